@@ -1,0 +1,107 @@
+"""Run exercise checks safely and report them: the one engine behind every front end.
+
+* :func:`run_exercise` runs one check on a namespace and always returns a
+  :class:`~autograder.registry.Result` (a stub, an exception, an infinite loop or an
+  ``exit()`` in the learner's code becomes a failed result with a clear message);
+* :func:`check` is what a notebook's graded test cell calls: it prints a ✓/✗ line and
+  raises on failure so nbgrader gives no points.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import traceback
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from .catalog import get_lesson
+from .registry import CheckFailure, Exercise, Namespace, Result
+
+DEFAULT_TIMEOUT_S = 60
+
+
+class ExerciseTimeout(BaseException):
+    """Raised inside a check that ran past its time limit (a BaseException, so that a
+    learner's ``except Exception`` cannot swallow it)."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (main thread only; elsewhere no limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise ExerciseTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _where(error: BaseException) -> str:
+    """The last frame outside the autograder: the learner's line that raised."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "autograder" not in f.filename]
+    if not frames:
+        return ""
+    f = frames[-1]
+    place = f.filename if not f.filename.startswith("<cell") else f.filename.strip("<>")
+    return f" (in {place}, line {f.lineno}: `{(f.line or '').strip()}`)"
+
+
+def run_exercise(exercise: Exercise, namespace: Namespace,
+                 timeout: float = DEFAULT_TIMEOUT_S) -> Result:
+    """Run one check and turn every possible outcome into a Result."""
+
+    def result(passed: bool, message: str = "", hint: str = "") -> Result:
+        return Result(exercise.lesson.number, exercise.name, exercise.points, passed,
+                      message, hint or ("" if passed else exercise.hint))
+
+    try:
+        with time_limit(timeout):
+            exercise.check(namespace)
+    except CheckFailure as failure:
+        return result(False, failure.message, failure.hint)
+    except NotImplementedError:
+        return result(False, "not implemented yet: replace `raise NotImplementedError()` with your code.",
+                      "Read the exercise text above the cell, then fill in the function.")
+    except ExerciseTimeout:
+        return result(False, f"did not finish within {timeout:g} s. Is there an infinite loop "
+                      "(a `while` whose condition never changes)?")
+    except RecursionError as error:
+        return result(False, f"infinite recursion{_where(error)}.")
+    except MemoryError as error:
+        return result(False, f"ran out of memory{_where(error)}: something grows without bound.")
+    except (SystemExit, KeyboardInterrupt) as error:
+        return result(False, f"your code tried to stop the grader with {type(error).__name__}"
+                      f"{_where(error)}. Return a value instead of exiting.")
+    except Exception as error:  # the learner's code may raise anything
+        return result(False, f"your code raised {type(error).__name__}: {error}{_where(error)}")
+    return result(True)
+
+
+def run_lesson(lesson_number: str, namespace: Namespace,
+               timeout: float = DEFAULT_TIMEOUT_S) -> list[Result]:
+    """Run every exercise of a lesson on one namespace."""
+    return [run_exercise(e, namespace, timeout) for e in get_lesson(lesson_number)]
+
+
+def check(lesson_number: str, exercise_name: str, definitions: dict[str, Any],
+          timeout: float = DEFAULT_TIMEOUT_S) -> Result:
+    """The notebook front end: check one exercise against the notebook's own definitions.
+
+    Call it from a graded cell as ``check("01", "get_stats", globals())``.  Prints a ✓/✗
+    line; raises ``CheckFailure`` on failure so that nbgrader scores the cell zero.
+    """
+    exercise = get_lesson(lesson_number).get(exercise_name)
+    outcome = run_exercise(exercise, Namespace(dict(definitions), source="this notebook"), timeout)
+    print(outcome.line())
+    if not outcome.passed:
+        raise CheckFailure(f"{exercise_name}: {outcome.message}") from None
+    return outcome
