@@ -59,18 +59,18 @@ def run_exercise(exercise: Exercise, namespace: Namespace,
                  timeout: float = DEFAULT_TIMEOUT_S) -> Result:
     """Run one check and turn every possible outcome into a Result."""
 
-    def result(passed: bool, message: str = "", hint: str = "") -> Result:
+    def result(passed: bool, message: str = "", hint: str | None = None) -> Result:
+        """A Result; without a hint of its own, a failure shows the exercise's default hint."""
         return Result(exercise.lesson.number, exercise.name, exercise.points, passed,
-                      message, hint or ("" if passed else exercise.hint))
+                      message, exercise.hint if hint is None and not passed else (hint or ""))
 
     try:
         with time_limit(timeout):
             exercise.check(namespace)
     except CheckFailure as failure:
-        return result(False, failure.message, failure.hint)
+        return result(False, failure.message, failure.hint or None)
     except NotImplementedError:
-        return result(False, "not implemented yet: replace `raise NotImplementedError()` with your code.",
-                      "Read the exercise text above the cell, then fill in the function.")
+        return result(False, "not implemented yet (its cell still says `raise NotImplementedError()`).", "")
     except ExerciseTimeout:
         return result(False, f"did not finish within {timeout:g} s. Is there an infinite loop "
                       "(a `while` whose condition never changes)?")
@@ -93,7 +93,7 @@ def run_lesson(lesson_number: str, namespace: Namespace,
 
 
 def check(lesson_number: str, exercise_name: str, definitions: dict[str, Any],
-          timeout: float = DEFAULT_TIMEOUT_S) -> Result:
+          timeout: float = DEFAULT_TIMEOUT_S) -> None:
     """The notebook front end: check one exercise against the notebook's own definitions.
 
     Call it from a graded cell as ``check("01", "get_stats", globals())``.  Prints a ✓/✗
@@ -104,4 +104,5 @@ def check(lesson_number: str, exercise_name: str, definitions: dict[str, Any],
     print(outcome.line())
     if not outcome.passed:
         raise CheckFailure(f"{exercise_name}: {outcome.message}") from None
-    return outcome
+    # Returns None on purpose: a value would become the cell's output, which nbgrader
+    # would try to read as a partial-credit score.

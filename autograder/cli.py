@@ -1,0 +1,169 @@
+"""The course's command line: ``python -m autograder [COMMAND]``.
+
+Commands (stable, documented in the README):
+
+* (none)    progress over all lessons: a table of points per lesson;
+* check NN  check one lesson notebook (lessons/ by default, or ``--notebook PATH``);
+* release   regenerate lessons/ from solutions/ (``--check`` only reports drift);
+* grade     the nbgrader class workflow (release, autograde, feedback, CSV);
+* train     train the GPT defined in a lesson notebook (lesson 08).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .catalog import LESSONS_DIR, REPO_ROOT, all_lessons, get_lesson
+from .registry import Result
+
+
+def _first_line(text: str, width: int = 90) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def print_table(results: list[Result], title: str) -> None:
+    """A ✓/✗ table: exercise, points, and the first line of the message and hint."""
+    print(title)
+    width = max([len(r.exercise) for r in results] + [8])
+    for r in results:
+        mark = "✓" if r.passed else "✗"
+        print(f"  {mark}  {r.exercise:<{width}}  {r.score:>2}/{r.points:<2}  "
+              + ("" if r.passed else _first_line(r.message)))
+        if not r.passed and r.hint:
+            print(f"     {'':<{width}}         hint: {_first_line(r.hint)}")
+    got, total = sum(r.score for r in results), sum(r.points for r in results)
+    passed = sum(r.passed for r in results)
+    print(f"  score: {got}/{total} points, {passed}/{len(results)} exercises passed\n")
+
+
+def _notebook_for(number: str, notebook: str | None, folder: Path) -> Path:
+    return Path(notebook) if notebook else folder / get_lesson(number).notebook
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .isolated import check_notebook
+
+    lesson = get_lesson(args.lesson)
+    path = _notebook_for(lesson.number, args.notebook, LESSONS_DIR)
+    if not path.exists():
+        print(f"error: {path} does not exist", file=sys.stderr)
+        return 2
+    results = check_notebook(lesson.number, path, args.timeout)
+    print_table(results, f"Lesson {lesson.number} — {lesson.title}  ({_display(path)})")
+    return 0 if all(r.passed for r in results) else 1
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    from .isolated import check_notebook
+
+    folder = Path(args.dir)
+    rows = []
+    for lesson in all_lessons().values():
+        path = folder / lesson.notebook
+        if not path.exists():
+            rows.append((lesson, None))
+            continue
+        results = check_notebook(lesson.number, path, args.timeout)
+        if args.verbose:
+            print_table(results, f"Lesson {lesson.number} — {lesson.title}")
+        rows.append((lesson, results))
+    print(f"Progress ({_display(folder)})")
+    total = got = 0
+    for lesson, results in rows:
+        total += lesson.points
+        if results is None:
+            print(f"  ·  {lesson.number} {lesson.title:<62} missing")
+            continue
+        score = sum(r.score for r in results)
+        got += score
+        done = sum(r.passed for r in results)
+        bar = "█" * round(10 * score / max(lesson.points, 1))
+        mark = "✓" if done == len(results) else "✗"
+        print(f"  {mark}  {lesson.number} {lesson.title:<62} {bar:<10} {score:>3}/{lesson.points:<3} "
+              f"({done}/{len(results)} exercises)")
+    print(f"  total: {got}/{total} points.  Details: python -m autograder check NN")
+    return 0 if got == total else 1
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from .release import release_all, released_text
+    from .catalog import SOLUTIONS_DIR
+
+    if args.check:
+        stale = [lesson.notebook for lesson in all_lessons().values()
+                 if not (LESSONS_DIR / lesson.notebook).exists()
+                 or (LESSONS_DIR / lesson.notebook).read_text(encoding="utf-8")
+                 != released_text(SOLUTIONS_DIR / lesson.notebook)]
+        for name in stale:
+            print(f"lessons/{name} is out of date with solutions/{name}")
+        return 1 if stale else 0
+    for path in release_all():
+        print(f"wrote {_display(path)}")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .grade import grade
+
+    csv_path = grade(Path(args.submissions), Path(args.course), args.lessons or None,
+                     timeout=args.timeout)
+    print(f"grades: {csv_path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import train
+
+    return train.run(args)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", default=str(LESSONS_DIR), help="folder of notebooks for the progress table")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per exercise check")
+    parser.add_argument("-v", "--verbose", action="store_true", help="progress: also print each lesson's table")
+    parser.set_defaults(func=cmd_progress)
+    sub = parser.add_subparsers(title="commands")
+
+    p = sub.add_parser("check", help="check one lesson notebook and print a table")
+    p.add_argument("lesson", help="lesson number, e.g. 01")
+    p.add_argument("--notebook", help="notebook to check (default: lessons/NN_*.ipynb)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per exercise check")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("release", help="regenerate lessons/ from solutions/")
+    p.add_argument("--check", action="store_true", help="only report lessons that are out of date (exit 1)")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("grade", help="grade a class with nbgrader (gradebook, feedback, CSV)")
+    p.add_argument("--submissions", required=True,
+                   help="folder with one subfolder per student id, holding that student's notebooks")
+    p.add_argument("--course", default="course", help="nbgrader course folder to create or reuse (default: ./course)")
+    p.add_argument("--lessons", nargs="*", help="lesson numbers to grade (default: every lesson submitted)")
+    p.add_argument("--timeout", type=int, default=120, help="seconds allowed per notebook cell")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("train", help="train the GPT defined in a lesson-08 notebook")
+    try:
+        from . import train
+
+        train.add_arguments(p)
+    except ImportError:  # lesson 08 not present
+        pass
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
