@@ -97,26 +97,30 @@ def _expect_float_tensor(got, shape: tuple, what: str, hint: str = "") -> None:
 @lesson.exercise("sinusoidal_encoding", points=2,
                  hint="PE[p, 2i] = sin(p * w_i), PE[p, 2i+1] = cos(p * w_i), w_i = 10000 ** (-2i / d_model), p = 0, 1, 2, ...")
 def check_sinusoidal_encoding(ns: Namespace) -> None:
-    for max_len, d in [(1, 2), (10, 4), (50, 16), (64, 128)]:
+    # Two properties first, on a table big enough to show them.
+    what = "sinusoidal_encoding(200, 32)"
+    got = ns.sinusoidal_encoding(200, 32)
+    _expect_float_tensor(got, (200, 32), what, "Return a (max_len, d_model) tensor: one row per position.")
+    # Property 1: sines and cosines never leave [-1, 1].
+    if got.abs().max().item() > 1 + 1e-6:
+        r, c = (int(v) for v in torch.nonzero(got.abs() == got.abs().max())[0])
+        raise CheckFailure(f"{what}[{r}, {c}] = {got[r, c].item():.4g}, but every entry is a sine or a "
+                           "cosine and must lie in [-1, 1].",
+                           "Take torch.sin / torch.cos of the angles p * w_i; do not store the angles.")
+    # Property 2: every position gets its own row.
+    dist = torch.cdist(got.detach().double(), got.detach().double())
+    dist.fill_diagonal_(float("inf"))
+    if dist.min().item() < 1e-3:
+        p, q = (int(v) for v in torch.nonzero(dist == dist.min())[0])
+        raise CheckFailure(f"{what}: rows {p} and {q} are (almost) equal: {describe(got[p])}. Two "
+                           "positions with the same encoding cannot be told apart.",
+                           "Each row must use its own position p = 0, 1, 2, ... in the angle p * w_i.")
+    # Then every entry, compared with the formula; known mistakes are named.
+    for max_len, d in [(1, 2), (10, 4), (50, 16), (64, 128), (200, 32)]:
         what = f"sinusoidal_encoding({max_len}, {d})"
         got = ns.sinusoidal_encoding(max_len, d)
         _expect_float_tensor(got, (max_len, d), what, "Return a (max_len, d_model) tensor: one row per position.")
-        # Property 1: sines and cosines never leave [-1, 1].
-        if got.abs().max().item() > 1 + 1e-6:
-            r, c = (int(v) for v in torch.nonzero(got.abs() == got.abs().max())[0])
-            raise CheckFailure(f"{what}[{r}, {c}] = {got[r, c].item():.4g}, but every entry is a sine or a "
-                               "cosine and must lie in [-1, 1].",
-                               "Take torch.sin / torch.cos of the angles p * w_i; do not store the angles.")
         want = _ref_pe(max_len, d)
-        # Property 2: every position gets its own row.
-        if max_len > 1:
-            dist = torch.cdist(got.detach().double(), got.detach().double())
-            dist.fill_diagonal_(float("inf"))
-            if dist.min().item() < 1e-3:
-                p, q = (int(v) for v in torch.nonzero(dist == dist.min())[0])
-                raise CheckFailure(f"{what}: rows {p} and {q} are (almost) equal: {describe(got[p])}. Two "
-                                   "positions with the same encoding cannot be told apart.",
-                                   "Each row must use its own position p = 0, 1, 2, ... in the angle p * w_i.")
         if _close(got, want):
             continue
         variants = [
@@ -413,7 +417,7 @@ def check_apply_rope(ns: Namespace) -> None:
     for offset in range(-(T - 1), T):
         diag = scores.diagonal(offset)
         if (diag.max() - diag.min()).item() > 1e-4:
-            m = int(diag.argmax())
+            m = int(diag.argmax()) + max(0, -offset)  # diagonal(offset) holds scores[m, m + offset]
             raise CheckFailure(f"with the same q and k at every position, q_m . k_n should depend only on the offset "
                                f"n - m, but for n - m = {offset} it ranges from {diag.min().item():.4f} to "
                                f"{diag.max().item():.4f} (e.g. at m = {m}): the score still depends on absolute "

@@ -76,7 +76,7 @@ def load_notebook(path: str | Path, quiet: bool = True) -> Namespace:
             code = compile(source, f"<cell {number}>", "exec")
             with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():
                 exec(code, module.__dict__)
-        except Exception as error:  # a learner's cell may raise anything
+        except BaseException as error:  # a learner's cell may raise anything, even SystemExit
             errors.append(CellError(number, first_line, error))
     sys.modules.pop(module.__name__, None)
     return Namespace(module.__dict__, errors, source=path.name)

@@ -1,0 +1,72 @@
+"""The self-learner's command line: tables, exit codes, and no success that was not earned."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.catalog import REPO_ROOT, SOLUTIONS_DIR
+
+SOLUTION_01 = SOLUTIONS_DIR / "01_tokenization.ipynb"
+
+
+def autograder(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_check_passes_on_the_solution() -> None:
+    proc = autograder("check", "01", "--notebook", str(SOLUTION_01))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "score: 15/15 points" in proc.stdout and "✗" not in proc.stdout
+
+
+def test_check_fails_on_the_stub_with_a_table() -> None:
+    proc = autograder("check", "1")  # lessons/01_tokenization.ipynb by default
+    assert proc.returncode == 1
+    assert proc.stdout.count("not implemented yet") == 10
+    assert "score: 0/15 points" in proc.stdout
+
+
+def _with_cell(tmp_path: Path, source: str, name: str) -> Path:
+    nb = nbformat.read(str(SOLUTION_01), as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell(source))
+    path = tmp_path / name
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.mark.parametrize("exit_code", ["import os; os._exit(0)", "raise SystemExit(0)", "import sys; sys.exit()"])
+def test_a_notebook_that_exits_never_passes(tmp_path: Path, exit_code: str) -> None:
+    path = _with_cell(tmp_path, exit_code, "exits.ipynb")
+    proc = autograder("check", "01", "--notebook", str(path))
+    assert proc.returncode == 1, proc.stdout
+    if "os._exit" in exit_code:  # the process died: nothing can have been checked
+        assert proc.stdout.count("not checked") == 10
+    assert "15/15" not in proc.stdout
+
+
+def test_exit_inside_a_graded_function_fails_that_exercise_only(tmp_path: Path) -> None:
+    path = _with_cell(tmp_path, "def char_vocab(text):\n    raise SystemExit(0)", "late.ipynb")
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("def char_vocab(text):\n    import os; os._exit(0)"))
+    nbformat.write(nb, str(path))
+    proc = autograder("check", "01", "--notebook", str(path))
+    assert proc.returncode == 1
+    assert "not checked" in proc.stdout  # os._exit killed the checking process
+
+
+def test_progress_table_over_all_lessons(tmp_path: Path) -> None:
+    (tmp_path / SOLUTION_01.name).write_bytes(SOLUTION_01.read_bytes())  # only lesson 01 done
+    proc = autograder("--dir", str(tmp_path))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "15/15" in proc.stdout and "missing" in proc.stdout and "total: 15/" in proc.stdout
+
+
+def test_release_check_reports_no_drift() -> None:
+    proc = autograder("release", "--check")
+    assert proc.returncode == 0, proc.stdout
