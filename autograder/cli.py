@@ -109,7 +109,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from .grade import grade
 
     csv_path = grade(Path(args.submissions), Path(args.course), args.lessons or None,
-                     timeout=args.timeout)
+                     timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory_mb,
+                     jobs=args.jobs)
     print(f"grades: {csv_path}")
     return 0
 
@@ -150,7 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder with one subfolder per student id, holding that student's notebooks")
     p.add_argument("--course", default="course", help="nbgrader course folder to create or reuse (default: ./course)")
     p.add_argument("--lessons", nargs="*", help="lesson numbers to grade (default: every lesson submitted)")
-    p.add_argument("--timeout", type=int, default=120, help="seconds allowed per notebook cell")
+    p.add_argument("--timeout", type=float, default=60, help="seconds allowed per exercise check")
+    p.add_argument("--cell-timeout", type=float, default=120, help="seconds allowed per notebook cell")
+    p.add_argument("--memory-mb", type=int, default=6144, help="memory limit of each checking process (MiB)")
+    p.add_argument("--jobs", type=int, default=None, help="submissions checked in parallel (default: CPU count)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("train", help="train the GPT defined in a lesson-08 notebook")

@@ -1,16 +1,25 @@
-"""The instructor's workflow: grade a class with nbgrader, end to end.
+"""The instructor's workflow: grade a class with nbgrader, end to end, in parallel.
 
-``python -m autograder grade --submissions DIR [--course DIR] [--lessons 01 02]``
+``python -m autograder grade --submissions DIR [--course DIR] [--lessons 01 02] [--jobs N]``
 
 1. builds (or refreshes) an nbgrader course folder: ``source/NN_slug/`` from ``solutions/``,
-   an ``nbgrader_config.py``, and a real SQLite gradebook;
-2. ``nbgrader generate_assignment`` for each lesson (the released notebooks equal ``lessons/``);
-3. adds every student (one subfolder of DIR per student id, holding ``NN_slug.ipynb`` files)
+   an ``nbgrader_config.py`` and a real SQLite gradebook, and runs ``nbgrader
+   generate_assignment`` for each lesson (the released notebooks equal ``lessons/``);
+2. adds every student (one subfolder of DIR per student id, holding ``NN_slug.ipynb`` files)
    and copies their notebooks to ``submitted/<student>/<assignment>/``;
-4. ``nbgrader autograde`` with ``--OverwriteCells.add_missing_cells=True`` (a deleted test cell
-   is restored, not silently scored zero) and a per-cell timeout; edited test cells are
-   restored from the gradebook;
+3. **checks every submission in parallel** (``--jobs`` processes, with a progress bar), each
+   in its own sandboxed, time- and memory-limited process (:mod:`autograder.isolated`), and
+   saves each result atomically under ``autograder/results/``;
+4. runs ``nbgrader autograde`` once per assignment, serially, so only one process ever writes
+   the SQLite gradebook: nbgrader sanitizes each submission (restores edited or deleted test
+   cells with ``add_missing_cells``, de-duplicates cell ids) and our ``IsolatedExecute``
+   preprocessor fills in the saved results instead of running a kernel;
 5. ``nbgrader generate_feedback`` (HTML per student) and ``nbgrader export`` (``grades.csv``).
+
+Re-running after a crash or a ``kill -9`` repeats only what is missing and gives the same
+CSV: saved results are reused when the submitted file is byte-for-byte the same, the
+gradebook is rewritten by ``autograde --force``, and submission timestamps come from the
+files, not the clock.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,36 +38,53 @@ COURSE_ID = "transformers-from-scratch"
 
 CONFIG_TEMPLATE = '''\
 # nbgrader configuration written by `python -m autograder grade`.
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
+
+from autograder.nbgrader_plugin import IsolatedExecute
+
 c = get_config()
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.course_id = {course_id!r}
 c.ClearSolutions.code_stub = {{"python": {stub!r}}}
-c.Execute.timeout = {timeout}
 c.OverwriteCells.add_missing_cells = True
+# Grade in an isolated, sandboxed process instead of a Jupyter kernel (see autograder/nbgrader_plugin.py).
+c.Autograde.autograde_preprocessors = [IsolatedExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.IsolatedExecute.course_root = {root!r}
+c.IsolatedExecute.timeout = {timeout}
+c.IsolatedExecute.cell_timeout = {cell_timeout}
+c.IsolatedExecute.memory_mb = {memory_mb}
+c.Execute.timeout = {cell_timeout}
 '''
 
 
 def nbgrader(course: Path, *args: str) -> None:
     """Run one nbgrader command in the course folder; raise with its output if it fails."""
-    cmd = [sys.executable, "-m", "nbgrader", *args]
-    proc = subprocess.run(cmd, cwd=course, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"`nbgrader {' '.join(args)}` failed (exit {proc.returncode}):\n"
                            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
 
 
-def setup_course(course: Path, lesson_numbers: list[str], timeout: int = 120) -> list[str]:
+def assignment_name(number: str) -> str:
+    return get_lesson(number).notebook.removesuffix(".ipynb")
+
+
+def setup_course(course: Path, lesson_numbers: list[str], timeout: float = 60, cell_timeout: float = 120,
+                 memory_mb: int = 6144) -> list[str]:
     """Create the course folder and release the assignments; returns assignment names."""
     course.mkdir(parents=True, exist_ok=True)
     (course / "nbgrader_config.py").write_text(CONFIG_TEMPLATE.format(
-        root=str(course.resolve()), course_id=COURSE_ID, stub=CODE_STUB, timeout=timeout), encoding="utf-8")
+        root=str(course.resolve()), course_id=COURSE_ID, stub=CODE_STUB, timeout=timeout,
+        cell_timeout=cell_timeout, memory_mb=memory_mb), encoding="utf-8")
     names = []
     for number in lesson_numbers:
-        lesson = get_lesson(number)
-        name = lesson.notebook.removesuffix(".ipynb")
+        name = assignment_name(number)
         source = course / "source" / name
         source.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(SOLUTIONS_DIR / lesson.notebook, source / lesson.notebook)
+        shutil.copyfile(SOLUTIONS_DIR / f"{name}.ipynb", source / f"{name}.ipynb")
         nbgrader(course, "generate_assignment", name, "--force", "--create")
         names.append(name)
     return names
@@ -69,34 +96,69 @@ def collect_submissions(submissions: Path, assignments: list[str]) -> dict[str, 
     for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir()):
         for name in assignments:
             notebook = student_dir / f"{name}.ipynb"
-            if notebook.exists():
+            if notebook.is_file():
                 found.setdefault(student_dir.name, {})[name] = notebook
     return found
 
 
-def grade(submissions: Path, course: Path, lesson_numbers: list[str] | None = None,
-          timeout: int = 120) -> Path:
+def submission_time(notebook: Path) -> str:
+    """When the student handed in: their timestamp.txt if present, else the file's mtime."""
+    stamp = notebook.parent / "timestamp.txt"
+    if stamp.is_file():
+        return stamp.read_text(encoding="utf-8").strip()
+    moment = datetime.fromtimestamp(notebook.stat().st_mtime, timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def add_students(course: Path, students: list[str]) -> None:
+    """Register students in the gradebook (one process, one writer)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{(course / 'gradebook.db').resolve()}") as gb:
+        for student in students:
+            gb.update_or_create_student(student)
+
+
+def grade(submissions: Path, course: Path, lesson_numbers: list[str] | None = None, timeout: float = 60,
+          cell_timeout: float = 120, memory_mb: int = 6144, jobs: int | None = None,
+          progress: bool = True) -> Path:
     """Grade every submission; returns the path of the exported CSV."""
+    from tqdm import tqdm
+
+    from .nbgrader_plugin import grade_submission
+
     if not submissions.is_dir():
         raise FileNotFoundError(f"submissions folder {submissions} does not exist")
     if lesson_numbers is None:
         submitted = {p.name for p in submissions.glob("*/*.ipynb")}
         lesson_numbers = [lesson.number for lesson in all_lessons().values() if lesson.notebook in submitted]
-    assignments = setup_course(course, lesson_numbers, timeout)
+    course = course.resolve()
+    assignments = setup_course(course, lesson_numbers, timeout, cell_timeout, memory_mb)
     found = collect_submissions(submissions, assignments)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    add_students(course, list(found))
+
+    tasks = []
     for student, notebooks in found.items():
-        nbgrader(course, "db", "student", "add", student)
         for name, notebook in notebooks.items():
             target = course / "submitted" / student / name
-            if target.exists():
-                shutil.rmtree(target)
-            target.mkdir(parents=True)
-            shutil.copyfile(notebook, target / notebook.name)
-            (target / "timestamp.txt").write_text(stamp, encoding="utf-8")
-    for name in assignments:
+            target.mkdir(parents=True, exist_ok=True)
+            copy = target / notebook.name
+            if not copy.exists() or copy.read_bytes() != notebook.read_bytes():
+                shutil.copyfile(notebook, copy)
+            (target / "timestamp.txt").write_text(submission_time(notebook), encoding="utf-8")
+            tasks.append((name, student, copy))
+
+    jobs = jobs or max(1, (len(__import__("os").sched_getaffinity(0))))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each task is its own process
+        futures = [pool.submit(grade_submission, course, name, student, copy, timeout, cell_timeout, memory_mb)
+                   for name, student, copy in tasks]
+        for future in tqdm(as_completed(futures), total=len(futures), desc="checking submissions",
+                           unit="notebook", disable=not progress):
+            future.result()
+
+    for name in assignments:  # serial: the only writer of the gradebook
         nbgrader(course, "autograde", name, "--force")
         nbgrader(course, "generate_feedback", name, "--force")
     csv_path = course / "grades.csv"
-    nbgrader(course, "export", "--to", str(csv_path.resolve()))
+    nbgrader(course, "export", "--to", str(csv_path))
     return csv_path

@@ -69,7 +69,7 @@ def test_grade_class_with_nbgrader(tmp_path: Path) -> None:
             nbformat.write(make(number), str(folder / get_lesson(number).notebook))
 
     course = tmp_path / "course"
-    csv_path = grade(submissions, course, LESSON_NUMBERS, timeout=120)
+    csv_path = grade(submissions, course, LESSON_NUMBERS, progress=False)
 
     rows = list(csv.DictReader(csv_path.open()))
     scores = {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows}
