@@ -87,7 +87,8 @@ def _expect_float_tensor(got, shape: tuple, what: str, hint: str = "") -> None:
         raise CheckFailure(f"{what} has shape {tuple(got.shape)}, expected {tuple(shape)}.", hint)
     if got.dtype != torch.float32:
         raise CheckFailure(f"{what} has dtype {got.dtype}, expected torch.float32.",
-                           "Make the positions floats: torch.arange(n, dtype=torch.float32).")
+                           "Work in float32: e.g. torch.arange(n, dtype=torch.float32), and no float64 or numpy "
+                           "intermediates.")
     if not torch.isfinite(got).all():
         raise CheckFailure(f"{what} contains NaN or inf: {describe(got)}.", hint)
 
