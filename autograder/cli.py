@@ -100,7 +100,7 @@ def cmd_release(args: argparse.Namespace) -> int:
         for name in stale:
             print(f"lessons/{name} is out of date with solutions/{name}")
         return 1 if stale else 0
-    for path in release_all():
+    for path in release_all(numbers=args.lessons):
         print(f"wrote {_display(path)}")
     return 0
 
@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("release", help="regenerate lessons/ from solutions/")
+    p.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
     p.add_argument("--check", action="store_true", help="only report lessons that are out of date (exit 1)")
     p.set_defaults(func=cmd_release)
 

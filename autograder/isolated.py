@@ -194,13 +194,11 @@ def _worker() -> None:
     # Everything the checks need is imported before the first line of learner code runs.
     import warnings
 
-    from .catalog import all_lessons
     from .guard import Guard
     from .notebook import graded_exercise, new_namespace, read_notebook, run_cell, should_run
     from .registry import Namespace
     from .runner import run_exercise
 
-    all_lessons()
     lesson = get_lesson(job["lesson"])
     guard = Guard()
     warnings.simplefilter("ignore")

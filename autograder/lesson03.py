@@ -6,16 +6,18 @@ a 2-D PCA projection.
 
 References are computed here, independently of the learner's code: ``torch.eye`` and
 ``F.embedding``, ``torch.nn.Embedding`` with the same weights (values and gradients),
-parameter counts of real ``torch.nn`` modules built on the meta device (so even GPT-2 XL
-costs no memory) together with published and Hugging Face figures, ``F.cosine_similarity``,
-and an SVD in float64.
+parameter counts from the parameter shapes of a GPT-2 / nanoGPT model (cross-checked against
+real ``torch.nn`` modules when small, against GPT-2's published count, and, in
+``tests/test_lesson03_extra.py``, against Hugging Face's ``GPT2LMHeadModel``),
+``F.cosine_similarity``, and an SVD in float64.
 
-:func:`gpt_skeleton` and :func:`reference_gpt_param_count` are public so that later
-lessons (08: training a GPT) can reuse them in their own checks.
+:func:`gpt_param_shapes`, :func:`reference_gpt_param_count` and :func:`gpt_skeleton` are
+public so that later lessons (08: training a GPT) can reuse them in their own checks.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import torch
@@ -40,30 +42,63 @@ HF_TINY_PARAMS = {True: 29_184, False: 32_384}
 
 # ---------------------------------------------------------------- references
 
+def gpt_param_shapes(vocab_size: int, block_size: int, n_layer: int, n_embd: int,
+                     bias: bool = True, tied: bool = True) -> dict[str, tuple[int, ...]]:
+    """Every parameter tensor of a GPT-2 / nanoGPT model, by nanoGPT's names (a tied head is absent)."""
+    d = n_embd
+    shapes: dict[str, tuple[int, ...]] = {"wte.weight": (vocab_size, d), "wpe.weight": (block_size, d)}
+
+    def layer_norm(name: str) -> None:
+        shapes[f"{name}.weight"] = (d,)
+        if bias:
+            shapes[f"{name}.bias"] = (d,)
+
+    def linear(name: str, n_in: int, n_out: int) -> None:
+        shapes[f"{name}.weight"] = (n_out, n_in)
+        if bias:
+            shapes[f"{name}.bias"] = (n_out,)
+
+    for i in range(n_layer):
+        layer_norm(f"h.{i}.ln_1")
+        linear(f"h.{i}.attn.c_attn", d, 3 * d)
+        linear(f"h.{i}.attn.c_proj", d, d)
+        layer_norm(f"h.{i}.ln_2")
+        linear(f"h.{i}.mlp.c_fc", d, 4 * d)
+        linear(f"h.{i}.mlp.c_proj", 4 * d, d)
+    layer_norm("ln_f")
+    if not tied:
+        shapes["lm_head.weight"] = (vocab_size, d)
+    return shapes
+
+
+def reference_gpt_param_count(vocab_size: int, block_size: int, n_layer: int, n_embd: int,
+                              bias: bool = True, tied: bool = True) -> int:
+    """The exact parameter count, summed over :func:`gpt_param_shapes`."""
+    shapes = gpt_param_shapes(vocab_size, block_size, n_layer, n_embd, bias, tied)
+    return sum(math.prod(shape) for shape in shapes.values())
+
+
 def gpt_skeleton(vocab_size: int, block_size: int, n_layer: int, n_embd: int,
-                 bias: bool = True, tied: bool = True) -> nn.Module:
-    """A GPT-2 / nanoGPT shaped module (parameters only, no forward) on the meta device."""
+                 bias: bool = True, tied: bool = True, device: str = "meta") -> nn.Module:
+    """The same model as real torch.nn modules (parameters only, no forward), by default on the meta
+    device (no memory; its first use costs a few seconds of imports, so checks use the shapes)."""
     d = n_embd
 
     def block() -> nn.Module:
         return nn.ModuleDict(dict(
-            ln_1=nn.LayerNorm(d, bias=bias), c_attn=nn.Linear(d, 3 * d, bias=bias),
-            attn_proj=nn.Linear(d, d, bias=bias), ln_2=nn.LayerNorm(d, bias=bias),
-            c_fc=nn.Linear(d, 4 * d, bias=bias), mlp_proj=nn.Linear(4 * d, d, bias=bias)))
+            ln_1=nn.LayerNorm(d, bias=bias),
+            attn=nn.ModuleDict(dict(c_attn=nn.Linear(d, 3 * d, bias=bias), c_proj=nn.Linear(d, d, bias=bias))),
+            ln_2=nn.LayerNorm(d, bias=bias),
+            mlp=nn.ModuleDict(dict(c_fc=nn.Linear(d, 4 * d, bias=bias), c_proj=nn.Linear(4 * d, d, bias=bias)))))
 
-    with torch.device("meta"):
+    with torch.device(device):
         model = nn.ModuleDict(dict(
             wte=nn.Embedding(vocab_size, d), wpe=nn.Embedding(block_size, d),
             h=nn.ModuleList(block() for _ in range(n_layer)), ln_f=nn.LayerNorm(d, bias=bias),
             lm_head=nn.Linear(d, vocab_size, bias=False)))
     if tied:
-        model.lm_head.weight = model.wte.weight  # one tensor, counted once by .parameters()
+        model.lm_head.weight = model.wte.weight  # one tensor, listed once by .parameters()
     return model
-
-
-def reference_gpt_param_count(vocab_size: int, block_size: int, n_layer: int, n_embd: int,
-                              bias: bool = True, tied: bool = True) -> int:
-    return sum(p.numel() for p in gpt_skeleton(vocab_size, block_size, n_layer, n_embd, bias, tied).parameters())
 
 
 def _tensor(value, what: str, hint: str = "") -> torch.Tensor:
@@ -293,10 +328,12 @@ class Embedding(nn.Module):
 
 @lesson.exercise("embedding_params", points=1, hint="One vector of d_model numbers per token: vocab_size * d_model.")
 def check_embedding_params(ns: Namespace) -> None:
-    for vocab_size, d_model in [(50_257, 768), (65, 16), (100, 32), (32_000, 4096), (1, 1)]:
+    cases = [(50_257, 768, 38_597_376), (65, 16, None), (100, 32, None), (3000, 64, None), (1, 1, None),
+             (32_000, 4096, 131_072_000)]  # GPT-2 small; LLaMA 2 7B
+    for vocab_size, d_model, published in cases:
         call = f"embedding_params({vocab_size}, {d_model})"
         got = _int(ns.embedding_params(vocab_size, d_model), call)
-        want = sum(p.numel() for p in nn.Embedding(vocab_size, d_model, device="meta").parameters())
+        want = published or sum(p.numel() for p in nn.Embedding(vocab_size, d_model).parameters())
         if got == want + d_model:
             raise CheckFailure(f"{call} = {got:,}, expected {want:,}: you added a bias of d_model numbers, but an "
                                "embedding table has no bias; it is only its vocab_size × d_model weights.")
@@ -337,8 +374,10 @@ def _explain_gpt_count(got: int, want: int, args: tuple, bias: bool, tied: bool,
     for amount, message, hint in known:
         if amount is not None and diff == amount:
             return CheckFailure(f"{head} {message}", hint)
-    per_block = f" ({diff // L:+,} per block)" if L and diff % L == 0 else ""
-    return CheckFailure(f"{head}{per_block}", "Count each part: " + _GPT_FORMULA)
+    block = 2 * ln + 12 * d * d + 9 * b * d
+    parts = (f"wte {V * d:,} + wpe {T * d:,} + {L} blocks × {block:,} + ln_f {ln:,}"
+             + ("" if tied else f" + lm_head {V * d:,}"))
+    return CheckFailure(f"{head} The expected total is {parts}.", "Count each part: " + _GPT_FORMULA)
 
 
 @lesson.exercise("gpt_param_count", points=2, hint="Count each part: " + _GPT_FORMULA)
@@ -358,6 +397,9 @@ def check_gpt_param_count(ns: Namespace) -> None:
     for args, bias, tied, what, published in cases:
         want = reference_gpt_param_count(*args, bias=bias, tied=tied)
         assert published is None or want == published, f"reference count {want} != published {published}"
+        if want < 1_000_000:  # small enough to build the real modules in a blink
+            model = gpt_skeleton(*args, bias=bias, tied=tied, device="cpu")
+            assert want == sum(p.numel() for p in model.parameters()), "reference count != torch.nn modules"
         call = f"gpt_param_count{args} with bias={bias}, tied={tied}"
         got = _int(ns.gpt_param_count(*args, bias=bias, tied=tied), call)
         if got != want:
@@ -553,7 +595,7 @@ def check_pca_2d(ns: Namespace) -> None:
             continue
         means = got.mean(dim=0)
         if means.abs().max() > 1e-3:
-            raise CheckFailure(f"{call}: the projected points have mean {means.tolist()}, not 0: X was not centred "
+            raise CheckFailure(f"{call}: the projected points have mean ({means[0]:.3f}, {means[1]:.3f}), not 0: X was not centred "
                                "(PCA measures variance around the mean).",
                                "Subtract the column means, X - X.mean(dim=0), before the SVD and project the centred data.")
         smallest = (Xc @ Vh[-2:].T).float()
@@ -571,8 +613,10 @@ def check_pca_2d(ns: Namespace) -> None:
                                "direction (its variance) is lost.",
                                "Scale by the singular values, U[:, :2] * S[:2], which equals Xc @ Vh[:2].T.")
         variances = got.var(dim=0)
+        expected_var = S[:2] ** 2 / (n - 1)
         raise CheckFailure(f"{call} differs from the reference (up to the sign of each column). Expected column "
-                           f"variances {(S[:2] ** 2 / (n - 1)).tolist()}, got {variances.tolist()}.\n"
+                           f"variances ({expected_var[0]:.4f}, {expected_var[1]:.4f}), got ({variances[0]:.4f}, "
+                           f"{variances[1]:.4f}).\n"
                            f"    expected {describe(want)}\n    but got  {describe(got)}",
                            lesson.get("pca_2d").hint)
 

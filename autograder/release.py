@@ -48,11 +48,14 @@ def released_text(solution_path: Path) -> str:
     return notebook_text(release_notebook(nbformat.read(str(solution_path), as_version=4)))
 
 
-def release_all(out_dir: Path = LESSONS_DIR, solutions_dir: Path = SOLUTIONS_DIR) -> list[Path]:
-    """Regenerate every lesson notebook; returns the files written."""
+def release_all(out_dir: Path = LESSONS_DIR, solutions_dir: Path = SOLUTIONS_DIR,
+                numbers: list[str] | None = None) -> list[Path]:
+    """Regenerate the lesson notebooks (all, or the given lesson numbers); returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for lesson in all_lessons().values():
+        if numbers and lesson.number not in {n.zfill(2) for n in numbers}:
+            continue
         target = out_dir / lesson.notebook
         target.write_text(released_text(solutions_dir / lesson.notebook), encoding="utf-8")
         written.append(target)
