@@ -239,6 +239,9 @@ def _norm_params(module: nn.Module, name: str, d: int, names: tuple[str, ...]) -
             continue
         role = "gain" if attr == "weight" else "bias"
         value = getattr(module, attr, None)
+        if value is None:
+            raise CheckFailure(f"{name}({d}) has no attribute `{attr}` (the learnable {role}).",
+                               f"Name it exactly self.{attr}, as nn.{name} does, so weights can be copied across.")
         if not isinstance(value, nn.Parameter):
             raise CheckFailure(f"{name}({d}).{attr} should be an nn.Parameter (the learnable {role}), "
                                f"but got {describe(value)}.",
@@ -468,7 +471,7 @@ def _check_submodules(block: nn.Module, ref: nn.TransformerEncoderLayer, x: torc
     """Before blaming the block, make sure its parts compute what they should."""
     with torch.no_grad():
         for name, theirs in (("norm1", ref.norm1), ("norm2", ref.norm2)):
-            if not _close(getattr(block, name)(x), theirs(x)):
+            if not all(_close(getattr(block, name)(z), theirs(z)) for z in (x, x * 1e-3)):
                 raise CheckFailure(f"Block.{name} does not compute nn.LayerNorm: fix LayerNorm first "
                                    "(its own check must pass).", "Use LayerNorm(d_model) for norm1 and norm2.")
         if not _close(block.ffn(x), ref.linear2(F.gelu(ref.linear1(x)))):
