@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import linecache
 import os
 import re
 import sys
@@ -107,8 +108,12 @@ def run_cell(cell: Any, number: int, namespace: dict[str, Any],
 
     first_line = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")[:60]
     sink = CappedOutput()
+    filename = f"<cell {number}>"
+    source = python_source(cell.source)
+    # Register the source so tracebacks can quote the learner's line.
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     try:
-        code = compile(python_source(cell.source), f"<cell {number}>", "exec")
+        code = compile(source, filename, "exec")
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), time_limit(timeout):
             exec(code, namespace)
     except ExerciseTimeout:

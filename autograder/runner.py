@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 import traceback
+import warnings
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -69,8 +70,11 @@ def run_exercise(exercise: Exercise, namespace: Namespace,
             exercise.check(namespace)
     except CheckFailure as failure:
         return result(False, failure.message, failure.hint or None)
-    except NotImplementedError:
-        return result(False, "not implemented yet (its cell still says `raise NotImplementedError()`).", "")
+    except NotImplementedError as error:
+        names = [frame.f_code.co_qualname for frame, _ in traceback.walk_tb(error.__traceback__)
+                 if "autograder" not in frame.f_code.co_filename]
+        where = f"`{names[-1]}` still says" if names else "its cell still says"
+        return result(False, f"not implemented yet ({where} `raise NotImplementedError()`).", "")
     except ExerciseTimeout:
         return result(False, f"did not finish within {timeout:g} s. Is there an infinite loop "
                       "(a `while` whose condition never changes)?")
@@ -100,7 +104,9 @@ def check(lesson_number: str, exercise_name: str, definitions: dict[str, Any],
     line; raises ``CheckFailure`` on failure so that nbgrader scores the cell zero.
     """
     exercise = get_lesson(lesson_number).get(exercise_name)
-    outcome = run_exercise(exercise, Namespace(dict(definitions), source="this notebook"), timeout)
+    with warnings.catch_warnings():  # a warning printed to stderr would make nbgrader score the cell 0
+        warnings.simplefilter("ignore")
+        outcome = run_exercise(exercise, Namespace(dict(definitions), source="this notebook"), timeout)
     print(outcome.line())
     if not outcome.passed:
         raise CheckFailure(f"{exercise_name}: {outcome.message}") from None

@@ -24,9 +24,9 @@ from autograder.catalog import LESSONS_DIR, SOLUTIONS_DIR, get_lesson
 from autograder.grade import grade
 from autograder.notebook import is_grade_cell
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-LESSON_NUMBERS = ["01"]
+LESSON_NUMBERS = ["01", "02"]
 PARTIAL_EXERCISES = 3  # the partial student solves this many exercises per lesson
 
 
