@@ -24,6 +24,10 @@ files, not the clock.
 
 from __future__ import annotations
 
+import csv
+import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .catalog import SOLUTIONS_DIR, all_lessons, get_lesson
+from .notebook import read_notebook
 from .release import CODE_STUB
 
 COURSE_ID = "transformers-from-scratch"
@@ -60,12 +65,13 @@ c.Execute.timeout = {cell_timeout}
 '''
 
 
-def nbgrader(course: Path, *args: str) -> None:
+def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run one nbgrader command in the course folder; raise with its output if it fails."""
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True)
-    if proc.returncode != 0:
+    if check and proc.returncode != 0:
         raise RuntimeError(f"`nbgrader {' '.join(args)}` failed (exit {proc.returncode}):\n"
                            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
 
 
 def assignment_name(number: str) -> str:
@@ -137,9 +143,15 @@ def grade(submissions: Path, course: Path, lesson_numbers: list[str] | None = No
     found = collect_submissions(submissions, assignments)
     add_students(course, list(found))
 
-    tasks = []
+    tasks, problems = [], []
     for student, notebooks in found.items():
         for name, notebook in notebooks.items():
+            try:
+                read_notebook(notebook)
+            except ValueError as error:  # not a notebook: never hand it to nbgrader
+                problems.append((student, name, f"not graded: {error}"))
+                shutil.rmtree(course / "submitted" / student / name, ignore_errors=True)
+                continue
             target = course / "submitted" / student / name
             target.mkdir(parents=True, exist_ok=True)
             copy = target / notebook.name
@@ -148,7 +160,7 @@ def grade(submissions: Path, course: Path, lesson_numbers: list[str] | None = No
             (target / "timestamp.txt").write_text(submission_time(notebook), encoding="utf-8")
             tasks.append((name, student, copy))
 
-    jobs = jobs or max(1, (len(__import__("os").sched_getaffinity(0))))
+    jobs = jobs or max(1, len(os.sched_getaffinity(0)))
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # each task is its own process
         futures = [pool.submit(grade_submission, course, name, student, copy, timeout, cell_timeout, memory_mb)
                    for name, student, copy in tasks]
@@ -157,8 +169,39 @@ def grade(submissions: Path, course: Path, lesson_numbers: list[str] | None = No
             future.result()
 
     for name in assignments:  # serial: the only writer of the gradebook
-        nbgrader(course, "autograde", name, "--force")
-        nbgrader(course, "generate_feedback", name, "--force")
+        proc = nbgrader(course, "autograde", name, "--force", check=False)
+        for student in FAILED_STUDENT.findall(proc.stdout + proc.stderr):
+            problems.append((student, name, "nbgrader could not autograde this submission (see its log)"))
+        nbgrader(course, "generate_feedback", name, "--force", check=False)
     csv_path = course / "grades.csv"
     nbgrader(course, "export", "--to", str(csv_path))
+    write_report(course, assignments, problems)
     return csv_path
+
+
+FAILED_STUDENT = re.compile(r"error processing assignment '[^']+' for student '([^']+)'")
+
+
+def write_report(course: Path, assignments: list[str], problems: list[tuple[str, str, str]]) -> Path:
+    """One row per student and exercise with the check's message: what the instructor reads
+    to see *why* a score is what it is.  Written to <course>/autograder/report.csv."""
+    from .nbgrader_plugin import results_path
+
+    report = course / "autograder" / "report.csv"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    with report.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["assignment", "student_id", "exercise", "score", "max_score", "message"])
+        for name in assignments:
+            for path in sorted(results_path(course, name, "_").parent.glob("*.json")):
+                run = json.loads(path.read_text(encoding="utf-8"))["run"]
+                for r in run["results"]:
+                    writer.writerow([name, path.stem, r["exercise"], r["points"] if r["passed"] else 0,
+                                     r["points"], "passed" if r["passed"] else r["message"]])
+                for note in run["notes"]:
+                    writer.writerow([name, path.stem, "", "", "", note])
+        for student, name, message in problems:
+            writer.writerow([name, student, "", 0, "", message])
+    for student, name, message in problems:
+        print(f"warning: {student} / {name}: {message}", file=sys.stderr)
+    return report
