@@ -78,7 +78,8 @@ def _sandboxed(command: list[str], hide: list[Path], empty: Path) -> list[str]:
 
 
 def run_isolated(lesson_number: str, notebook: Path, timeout: float = 60.0, cell_timeout: float = 120.0,
-                 memory_mb: int | None = DEFAULT_MEMORY_MB, hide: list[Path] | None = None) -> IsolatedRun:
+                 memory_mb: int | None = DEFAULT_MEMORY_MB, hide: list[Path] | None = None,
+                 student: str | None = None) -> IsolatedRun:
     """Check ``notebook`` for ``lesson_number`` in a fresh, limited process."""
     lesson = get_lesson(lesson_number)
     nonce = secrets.token_hex(16)
@@ -102,6 +103,8 @@ def run_isolated(lesson_number: str, notebook: Path, timeout: float = 60.0, cell
             notes.append("no sandbox: solutions/ stayed readable (unshare is not available)")
         budget = LOAD_ALLOWANCE_S + timeout * len(lesson.exercises) + cell_timeout
         env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+        if student:  # lesson 06 builds each student's own numbers from their id
+            env["AUTOGRADER_STUDENT_ID"] = student
         with open(stderr_file, "w") as err:
             proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
                                     text=True, env=env, cwd=work, preexec_fn=_limits(memory_mb))
@@ -236,6 +239,10 @@ def _worker() -> None:
             if error:
                 errors.append(error)
             emit("cell", index=index, output=output, error=error.describe() if error else "")
+            if error and error.stops_run:
+                # Like "Run All" in Jupyter, exit() stops the notebook: what comes later never ran.
+                emit("fatal", message=f"the notebook stopped at {error.describe()}")
+                return
     for name in list(pending):
         check(name)
     emit("done")

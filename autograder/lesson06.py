@@ -3,9 +3,10 @@
 Every learner gets their own numbers.  The notebook sets ``STUDENT_ID`` and builds its
 problem with ``make_problem(seed_for(STUDENT_ID))``; the checks read ``STUDENT_ID`` from the
 notebook and rebuild the same problem, so an instructor can hand each student different
-numbers and still grade them all with one notebook.  Under ``nbgrader autograde`` the
-student id is taken from the submission's folder (``autograded/<student_id>/<assignment>/``),
-not from the notebook, so answers copied from another student score 0.
+numbers and still grade them all with one notebook.  When a grader knows whose submission
+it is (see :func:`grading_student_id`: the ``AUTOGRADER_STUDENT_ID`` environment variable, or
+nbgrader's folder ``autograded/<student_id>/<assignment>/``), it grades that student's problem,
+not the one the notebook claims, so answers copied from another student score 0.
 
 The reference (:func:`solve`) works in exact fractions.  It rounds to 2 decimals exactly where
 a pencil-and-paper solver has to (the softmax weights and the layer-norm output); every later
@@ -66,8 +67,8 @@ STEPS = {  # name -> (what it is, tolerance, hint)
     "scaled": ("scaled = scores / √d_k", EXACT, "d_k = 4, so divide every score by √4 = 2 (halves are fine: 5/2 or 2.5)."),
     "masked": ("the causal mask", EXACT, "Keep scaled[i][j] where j ≤ i; put float('-inf') where j > i (the future)."),
     "hard": ("the hardmax weights", EXACT, "In each row, the largest unmasked entries share the weight 1 equally: "
-             "one maximum gets 1, two tied maxima get 1/2 each."),
-    "weights": ("the softmax weights (2 decimals)", ROUNDED, "Subtract the row maximum, look up e^x in EXP_TABLE, "
+             "one maximum gets 1, two tied maxima get 1/2 each, three get Fraction(1, 3) (or the string '1/3')."),
+    "weights": ("the softmax weights, to 2 decimals", ROUNDED, "Subtract the row maximum, look up e^x in EXP_TABLE, "
                 "divide by the row's sum; keep 4 decimals on the way and round only the result."),
     "attn_out": ("attn_out = weights·V", DERIVED, "attn_out[i] = Σ_j weights[i][j] · (row j of V)."),
     "proj": ("proj = attn_out·W_o", DERIVED, "proj[i][j] = (row i of attn_out) · (column j of W_o)."),
@@ -75,7 +76,7 @@ STEPS = {  # name -> (what it is, tolerance, hint)
     "mean": ("the mean of each row of resid1", ROUNDED, "mean[i] = (sum of row i of resid1) / 4."),
     "var": ("the variance of each row of resid1", ROUNDED, "var[i] = average of (resid1[i][j] - mean[i])² over the 4 "
             "entries of the row (divide by 4, not 3)."),
-    "normed": ("normed = (resid1 - mean) / √(var + ε) (2 decimals)", ROUNDED,
+    "normed": ("normed = (resid1 - mean) / √(var + ε), to 2 decimals", ROUNDED,
                "Subtract the row's mean, divide by the row's standard deviation √var; round only the result."),
     "ffn_hidden": ("ffn_hidden = ReLU(normed·W_1 + b_1)", DERIVED,
                    "Multiply, add b_1[j] to column j, then replace every negative number by 0."),
@@ -398,14 +399,34 @@ def show_problem(p: dict[str, Any], title: str = "") -> str:
 
 # ---------------------------------------------------------------- whose problem is it?
 
+STUDENT_ID_ENV = "AUTOGRADER_STUDENT_ID"
+
+
+def grading_student_id() -> str | None:
+    """Whose submission is being graded, when the grader knows it; None when a learner checks their own work.
+
+    * A grader that knows the student sets the environment variable ``AUTOGRADER_STUDENT_ID``.
+    * Under ``nbgrader autograde`` (``NBGRADER_EXECUTION=autograde``) nbgrader's kernel runs in
+      ``<course>/autograded/<student_id>/<assignment>/``: the student is the folder's name.
+    """
+    explicit = os.environ.get(STUDENT_ID_ENV, "").strip()
+    if explicit:
+        return explicit
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        here = Path.cwd()
+        if here.parent.parent.name == "autograded":
+            return here.parent.name
+    return None
+
+
 def _student_problem(ns: Namespace) -> tuple[str, dict[str, Any]]:
     """The problem of the student being graded (see the module docstring)."""
     sid = ns.STUDENT_ID
     if not isinstance(sid, str) or not sid.strip():
         raise CheckFailure(f"STUDENT_ID should be a non-empty string, but it is {describe(sid)}.",
                            'Keep the line STUDENT_ID = "practice", or put the id your instructor gave you.')
-    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
-        owner = Path.cwd().parent.name   # nbgrader runs autograded/<student_id>/<assignment>/
+    owner = grading_student_id()
+    if owner is not None:
         if sid.strip() != owner:
             raise CheckFailure(f"this notebook says STUDENT_ID = {sid!r}, but it was submitted by {owner!r}. "
                                "Every student's numbers come from their own id, so answers made for another "
@@ -540,7 +561,7 @@ def _compare(fn: str, p: dict, step: str, value: Any, want: list,
     index = "".join(f"[{k}]" for k in where)
     place = f"row {where[0]} (token {where[0]}, {p['tokens'][where[0]]!r})" + \
         (f", column {where[1]}" if len(where) == 2 else "")
-    accuracy = "" if tol == EXACT else f" (to 2 decimals: within {tol:g})"
+    accuracy = {EXACT: "", ROUNDED: " (to 2 decimals)"}.get(tol, f" (give or take {tol:g})")
     raise CheckFailure(f"{fn}: step {step} ({label}): the first wrong entry is {step}{index}, {place}: "
                        f"expected {fmt_number(_at(want, where))}{accuracy}, got {fmt_number(_at(got, where))}.",
                        hint)
@@ -731,6 +752,10 @@ def check_hand_vs_machine(ns: Namespace) -> None:
             raise CheckFailure(f"machine_forward on {whose} uses every weight matrix transposed.",
                                "nn.Linear computes x·weightᵀ: to compute x·W, copy W.T into layer.weight.")
         hand = solve(problem)["resid2"]
+        if _maxdiff(values, hand) <= DERIVED:
+            raise CheckFailure(f"machine_forward on {whose} returns the hand result, rounded like on paper; the "
+                               f"machine should compute without rounding (resid2[0][0] is {reference[0][0]:.4f}).",
+                               "Compute every step with torch from the numbers in p; round nothing.")
         where = next((i, j) for i in range(T) for j in range(D_MODEL)
                      if abs(values[i][j] - float(hand[i][j])) > 0.05 or abs(values[i][j] - reference[i][j]) > 1e-4)
         i, j = where

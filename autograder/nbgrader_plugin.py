@@ -59,7 +59,7 @@ def grade_submission(course: Path, assignment: str, student: str, notebook: Path
             return IsolatedRun.from_json(saved["run"])
     # The learner's code must see neither the solutions nor the course folder (gradebook).
     run = run_isolated(lesson_number_for(notebook.stem), notebook, timeout, cell_timeout, memory_mb,
-                       hide=[*default_hidden(), course])
+                       hide=[*default_hidden(), course], student=student)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps({"sha256": digest, "run": run.to_json()}), encoding="utf-8")

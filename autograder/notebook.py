@@ -140,5 +140,7 @@ def load_notebook(path: str | Path) -> Namespace:
             _, error = run_cell(cell, code_number, namespace)
             if error:
                 errors.append(error)
+                if error.stops_run:  # exit(): the rest of the notebook never runs
+                    break
     sys.modules.pop(f"notebook_{path.stem}", None)
     return Namespace(namespace, errors, source=path.name)

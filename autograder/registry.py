@@ -39,6 +39,11 @@ class CellError:
         cell_frames = [f for f in tb if f.filename.startswith("<cell")]
         self.line = cell_frames[-1].lineno if cell_frames else None
 
+    @property
+    def stops_run(self) -> bool:
+        """exit() / quit() / Ctrl-C in a cell: the notebook stops there, as "Run All" would."""
+        return isinstance(self.error, (SystemExit, KeyboardInterrupt))
+
     def describe(self) -> str:
         where = f"code cell {self.cell_number}" + (f", line {self.line}" if self.line else "")
         return f"{where} (`{self.first_line}`) raised {type(self.error).__name__}: {self.error}"

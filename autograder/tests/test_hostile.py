@@ -72,7 +72,8 @@ def build_cases(course: Path) -> dict[str, tuple[object, int, str, str]]:
         "memory_bomb": (replace(solution(L05), "padding_mask",
                                 "def padding_mask(lengths, T):\n    hoard = []\n    while True:\n"
                                 "        hoard.append(bytearray(2**31))"), FULL05 - 1, a05, "ran out of memory"),
-        "sys_exit_cell": (insert_after(solution(L05), "softmax", "import sys\nsys.exit()"), FULL05, a05, "passed"),
+        "sys_exit_cell": (insert_after(solution(L05), "check_causal_mask", "import sys\nsys.exit()"),
+                          3, a05, "the notebook stopped at"),
         "os_exit_midway": (insert_after(solution(L05), "check_causal_mask", "import os\nos._exit(1)"),
                            3, a05, "not checked"),
         "keyboard_interrupt_in_function": (replace(solution(L05), "padding_mask",
