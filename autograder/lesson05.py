@@ -233,7 +233,7 @@ def check_attention(ns: Namespace) -> None:
                                "Use math.sqrt(q.size(-1)).")
         if _close(weights, _ref_weights(q, k, dim=-2)):
             raise CheckFailure("softmax over the wrong axis: your weights' columns sum to 1 (softmax over the queries, "
-                               f"dim=-2), while the rows sum to {describe(weights.sum(-1)[0])}.",
+                               f"dim=-2), while the rows sum to {[round(x, 3) for x in weights.detach().sum(-1)[0].tolist()]}.",
                                "Each query (a row of the scores) distributes its attention over the keys: softmax "
                                "along the last axis, dim=-1.")
         if _close(weights, _ref_weights(q, k, transpose_k=False)):
@@ -291,10 +291,10 @@ def check_masked_attention(ns: Namespace) -> None:
                            "Set the blocked scores to -inf before softmax: exp(-inf) = 0.")
     sums = w.sum(-1)
     if not torch.allclose(sums, torch.ones_like(sums), atol=1e-5):
-        raise CheckFailure(f"the future keys get weight 0, but the rows of the weights sum to {describe(sums[0])} "
-                           "instead of 1: the mask was applied after softmax. The mask must be applied before "
-                           "softmax, so the allowed weights are renormalised (after softmax the future also leaks "
-                           "in through softmax's denominator).",
+        raise CheckFailure(f"the future keys get weight 0, but the rows of the weights sum to "
+                           f"{[round(s, 3) for s in sums[0].tolist()]} instead of 1: the mask was applied after "
+                           "softmax. The weights of the allowed keys must be renormalised, so the mask must be applied "
+                           "before softmax (after softmax, the future also leaks in through softmax's denominator).",
                            "scores = scores.masked_fill(~mask, float('-inf')), then softmax.")
     want = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     expect_tensor_close(weights, _ref_weights(q, k, causal), "the weights with a causal mask")
