@@ -89,3 +89,33 @@ def test_grade_class_with_nbgrader(tmp_path: Path) -> None:
         assert released == json.loads((LESSONS_DIR / lesson.notebook).read_text())
         for student in students:
             assert (course / "feedback" / student / name / f"{name}.html").exists()
+
+
+def test_lesson06_each_student_is_graded_on_their_own_numbers(tmp_path: Path) -> None:
+    """Two students with different numbers: full marks with their own answers, 0 with the other's."""
+    from .test_lesson06_variants import hand_answer_cells
+
+    lesson = get_lesson("06")
+    name = lesson.notebook.removesuffix(".ipynb")
+    solution = (SOLUTIONS_DIR / lesson.notebook).read_text()
+    assert solution.count('STUDENT_ID = \\"practice\\"') == 1
+
+    def submit(student: str, claimed_id: str, answers_of: str | None = None) -> None:
+        nb = nbformat.reads(solution.replace('STUDENT_ID = \\"practice\\"', f'STUDENT_ID = \\"{claimed_id}\\"'), 4)
+        if answers_of:
+            typed = hand_answer_cells(answers_of)
+            for cell in nb.cells:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in typed:
+                    cell.source = typed[grade_id]
+        folder = tmp_path / "submissions" / student
+        folder.mkdir(parents=True)
+        nbformat.write(nb, str(folder / lesson.notebook))
+
+    submit("alice", "alice")                     # her own numbers, her code
+    submit("bob", "bob")                         # his own numbers, his code
+    submit("carol", "alice")                     # hands in alice's notebook as is
+    submit("dave", "dave", answers_of="alice")   # alice's typed numbers under his own id
+    csv_path = grade(tmp_path / "submissions", tmp_path / "course", ["06"], progress=False)
+    scores = {r["student_id"]: float(r["score"]) for r in csv.DictReader(csv_path.open()) if r["assignment"] == name}
+    assert scores == {"alice": lesson.points, "bob": lesson.points, "carol": 0, "dave": 0}
