@@ -35,6 +35,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
 
+import nbformat
+
 from .catalog import SOLUTIONS_DIR, all_lessons, get_lesson
 from .notebook import read_notebook
 from .release import CODE_STUB
@@ -147,7 +149,7 @@ def grade(submissions: Path, course: Path, lesson_numbers: list[str] | None = No
     for student, notebooks in found.items():
         for name, notebook in notebooks.items():
             try:
-                read_notebook(notebook)
+                nb = read_notebook(notebook)
             except ValueError as error:  # not a notebook: never hand it to nbgrader
                 problems.append((student, name, f"not graded: {error}"))
                 shutil.rmtree(course / "submitted" / student / name, ignore_errors=True)
@@ -155,8 +157,11 @@ def grade(submissions: Path, course: Path, lesson_numbers: list[str] | None = No
             target = course / "submitted" / student / name
             target.mkdir(parents=True, exist_ok=True)
             copy = target / notebook.name
-            if not copy.exists() or copy.read_bytes() != notebook.read_bytes():
-                shutil.copyfile(notebook, copy)
+            fixes = deduplicate(nb)
+            data = nbformat.writes(nb).encode() if fixes else notebook.read_bytes()
+            problems.extend((student, name, fix) for fix in fixes)
+            if not copy.exists() or copy.read_bytes() != data:
+                copy.write_bytes(data)
             (target / "timestamp.txt").write_text(submission_time(notebook), encoding="utf-8")
             tasks.append((name, student, copy))
 
@@ -177,6 +182,28 @@ def grade(submissions: Path, course: Path, lesson_numbers: list[str] | None = No
     nbgrader(course, "export", "--to", str(csv_path))
     write_report(course, assignments, problems)
     return csv_path
+
+
+def deduplicate(nb: nbformat.NotebookNode) -> list[str]:
+    """Make duplicated cells harmless before nbgrader sees them; returns what was changed.
+
+    Copy-pasting a cell in Jupyter duplicates its nbgrader grade_id and its cell id.
+    nbgrader's own DeduplicateIds keeps the last copy but leaves the others with empty
+    metadata, on which nbgrader 0.9.6's add_missing_cells then crashes.  We do the same
+    de-duplication (keep the last copy as the graded one) and drop the metadata entirely.
+    """
+    fixes, seen_grade, seen_cell = [], set(), set()
+    for cell in reversed(nb.cells):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id is not None:
+            if grade_id in seen_grade:
+                del cell.metadata["nbgrader"]
+                fixes.append(f"duplicated cell {grade_id!r}: only the last copy is graded")
+            seen_grade.add(grade_id)
+        if cell.get("id") in seen_cell:
+            cell["id"] = f"{cell['id']}-copy{len(seen_cell)}"
+        seen_cell.add(cell.get("id"))
+    return fixes
 
 
 FAILED_STUDENT = re.compile(r"error processing assignment '[^']+' for student '([^']+)'")

@@ -106,7 +106,8 @@ def build_cases(course: Path) -> dict[str, tuple[object, int, str, str]]:
         "test_cell_edited_to_pass": (replace(replace(solution(L05), "softmax", BAD_SOFTMAX), "check_softmax", "pass"),
                                      FULL05 - 2, a05, "NaN"),
         "test_cell_deleted": (_delete(solution(L05), "check_causal_mask"), FULL05, a05, "passed"),
-        "duplicated_cells": (_duplicate(solution(L05), "padding_mask", "check_padding_mask"), FULL05, a05, "passed"),
+        "duplicated_cells": (_duplicate(solution(L05), "padding_mask", "check_padding_mask"), FULL05, a05,
+                             "only the last copy is graded"),
         "code_cell_to_markdown": (_to_markdown(solution(L05), "padding_mask"), FULL05 - 1, a05, "not defined"),
         "invalid_json": (b'{"cells": [ this is not json', 0, a05, "not a readable Jupyter notebook"),
         "truncated_file": (nbformat.writes(solution(L05)).encode()[:5000], 0, a05, "not a readable Jupyter notebook"),
@@ -122,7 +123,7 @@ def build_cases(course: Path) -> dict[str, tuple[object, int, str, str]]:
         "nans": (replace(solution(L05), "softmax", BAD_SOFTMAX), FULL05 - 2, a05, "NaN"),
         "numpy_for_torch": (replace(solution(L05), "softmax",
                                     "import numpy as np\ndef softmax(x, dim=-1):\n    e = np.exp(x.numpy() - x.numpy().max(axis=dim, keepdims=True))\n"
-                                    "    return e / e.sum(axis=dim, keepdims=True)"), FULL05 - 2, a05, "torch.Tensor"),
+                                    "    return e / e.sum(axis=dim, keepdims=True)"), FULL05 - 2, a05, "should be a Tensor"),
         "torch_for_list": (replace(solution(L01), "char_vocab",
                                    "import torch\n\ndef char_vocab(text):\n    return torch.tensor([ord(c) for c in sorted(set(text))])"),
                            FULL01 - 1, a01, "list"),
