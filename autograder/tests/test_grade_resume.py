@@ -23,7 +23,7 @@ LESSON = "02"
 
 def make_submissions(folder: Path) -> None:
     lesson = get_lesson(LESSON)
-    for solve in range(len(lesson.exercises) + 1):
+    for solve in (0, 2, 4, len(lesson.exercises)):
         student = folder / f"student{solve:02d}"
         student.mkdir(parents=True)
         nbformat.write(solved(LESSON, solve), str(student / lesson.notebook))
@@ -60,4 +60,4 @@ def test_killed_grading_rerun_gives_identical_csv(tmp_path: Path) -> None:
     rerun = grade(submissions, course, [LESSON], progress=False).read_text()
 
     assert rerun == clean
-    assert len(rerun.strip().splitlines()) == 1 + len(get_lesson(LESSON).exercises) + 1
+    assert len(rerun.strip().splitlines()) == 1 + 4  # header + one row per student
