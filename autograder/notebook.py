@@ -73,10 +73,12 @@ def python_source(source: str) -> str:
 
 
 def new_namespace(path: Path) -> dict[str, Any]:
-    """A fresh module namespace for a notebook."""
+    """A fresh module namespace for a notebook, registered in sys.modules (as a real module
+    is) so that @dataclass and pickling work on the classes it defines."""
     module = types.ModuleType(f"notebook_{path.stem}")
     module.__file__ = str(path)
     module.__dict__["__builtins__"] = __builtins__
+    sys.modules[module.__name__] = module
     return module.__dict__
 
 
