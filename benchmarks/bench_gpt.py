@@ -1,0 +1,118 @@
+"""Lesson 08 benchmark: our default `train` config against nanoGPT's CPU "baby" recipe, same budget.
+
+Both runs go through the real command line, ``python -m autograder train`` (a subprocess each, one
+after the other so they do not compete for cores), on the course's Shakespeare text,
+character-level, the last 10% as validation:
+
+* **anchor**: nanoGPT's baby config (4 layers, 4 heads, 128 wide, context 64, batch 12, lr 1e-3,
+  warmup 100 then cosine to 1e-4, dropout 0, beta2 0.99, weight decay 0.1), spelled out as flags,
+  with its cosine stretched over the time budget;
+* **ours**: the command's defaults (the ``cpu`` preset).
+
+Prints a table (val loss, steps reached, tokens/s, config) and plots both validation curves to
+``<out>/loss_curves.png``.  Usage::
+
+    python benchmarks/bench_gpt.py                      # 3 minutes each (about 7 minutes in all)
+    python benchmarks/bench_gpt.py --minutes 1 --out runs/bench_quick
+    python benchmarks/bench_gpt.py --anchor-2000        # also the original 2,000-step anchor
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ANCHOR_FLAGS = ["--n-layer", "4", "--n-head", "4", "--n-embd", "128", "--block-size", "64", "--batch-size", "12",
+                "--lr", "1e-3", "--min-lr", "1e-4", "--warmup-iters", "100", "--weight-decay", "0.1",
+                "--beta1", "0.9", "--beta2", "0.99", "--dropout", "0", "--bias", "false", "--grad-clip", "1.0",
+                "--eval-interval", "250", "--eval-iters", "20"]
+
+
+def _run_one(name: str, flags: list[str], out: Path, notebook: str, data: str) -> dict:
+    folder = out / name
+    cmd = [sys.executable, "-m", "autograder", "train", "--notebook", notebook, "--data", data,
+           "--out", str(folder), "--no-progress", *flags]
+    print(f"[{name}] {' '.join(cmd[1:])}", flush=True)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    lines = proc.stdout.strip().splitlines()
+    match = re.fullmatch(r"val_loss=(\d+\.\d+)", lines[-1]) if lines else None
+    if proc.returncode != 0 or not match:
+        raise RuntimeError(f"{name} failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    results = json.loads((folder / "results.json").read_text())
+    config = json.loads((folder / "config.json").read_text())
+    sample = "\n".join(lines[lines.index("---- sample ----") + 1:lines.index("----------------")]) \
+        if "---- sample ----" in lines else ""
+    return dict(name=name, val_loss=float(match.group(1)), iters=results["iters"], train_s=results["elapsed_s"],
+                wall_s=round(wall, 1), tokens_per_s=results["tokens_per_s"], parameters=results["parameters"],
+                hyper=config["hyper"], folder=str(folder), sample=sample)
+
+
+def run(minutes: float = 3.0, out: str | Path = "runs/bench_gpt", notebook: str = "solutions/08_gpt.ipynb",
+        data: str = "datasets/shakespeare.txt", anchor_2000: bool = False) -> list[dict]:
+    """Run the anchor and our default config for `minutes` each; return one dict per run."""
+    out = Path(out) if Path(out).is_absolute() else REPO / out
+    out.mkdir(parents=True, exist_ok=True)
+    runs = []
+    if anchor_2000:
+        runs.append(_run_one("anchor_2000_iters", ANCHOR_FLAGS + ["--max-iters", "2000", "--max-minutes", "0"],
+                             out, notebook, data))
+    runs.append(_run_one("anchor_baby", ANCHOR_FLAGS + ["--max-iters", "0", "--max-minutes", str(minutes)],
+                         out, notebook, data))
+    runs.append(_run_one("ours_default", ["--max-minutes", str(minutes)], out, notebook, data))
+    (out / "bench.json").write_text(json.dumps(runs, indent=2) + "\n")
+    plot(runs, out / "loss_curves.png")
+    return runs
+
+
+def plot(runs: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in runs:
+        with open(Path(r["folder"]) / "log.csv", newline="") as f:
+            rows = [row for row in csv.DictReader(f) if row["eval_val_loss"]]
+        ax.plot([float(row["elapsed_s"]) for row in rows], [float(row["eval_val_loss"]) for row in rows], "o-",
+                label=f"{r['name']}: final {r['val_loss']:.3f} ({r['iters']:,} steps)")
+    ax.axhline(1.70, color="gray", ls=":", label="target 1.70")
+    ax.set_xlabel("training time (s)"); ax.set_ylabel("validation loss (sampled windows)")
+    ax.set_ylim(1.4, 2.8); ax.grid(alpha=0.3); ax.legend()
+    ax.set_title("Shakespeare, character level, same time budget")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=3.0, help="time budget of each run")
+    parser.add_argument("--out", default="runs/bench_gpt", help="folder for the runs and the plot")
+    parser.add_argument("--notebook", default="solutions/08_gpt.ipynb")
+    parser.add_argument("--data", default="datasets/shakespeare.txt")
+    parser.add_argument("--anchor-2000", action="store_true", help="also run the anchor for its original 2,000 steps")
+    args = parser.parse_args()
+    runs = run(args.minutes, args.out, args.notebook, args.data, args.anchor_2000)
+    print(f"\n{'run':20} {'val loss':>8} {'steps':>7} {'train s':>8} {'tokens/s':>9} {'params':>9}  config")
+    for r in runs:
+        h = r["hyper"]
+        config = (f"{h['n_layer']}x{h['n_embd']} ({h['n_head']} heads), context {h['block_size']}, batch "
+                  f"{h['batch_size']}, lr {h['lr']:g}->{h['min_lr']:g}, warmup {h['warmup_iters']}, dropout {h['dropout']}")
+        print(f"{r['name']:20} {r['val_loss']:8.4f} {r['iters']:7,} {r['train_s']:8.1f} {r['tokens_per_s']:9,} "
+              f"{r['parameters']:9,}  {config}")
+    print(f"\nloss curves: {Path(runs[-1]['folder']).parent / 'loss_curves.png'}")
+    print(f"\nsample from {runs[-1]['name']}:\n{runs[-1]['sample'][:400]}")
+
+
+if __name__ == "__main__":
+    main()
