@@ -41,10 +41,11 @@ HYPER = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "batch_
 MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # Tuned for a small CPU (2 cores) and a 3-minute budget: beats "baby" stretched to 3 minutes.
-    "cpu": dict(n_layer=4, n_head=4, n_embd=128, block_size=128, dropout=0.0, bias=False, batch_size=16,
-                lr=2e-3, min_lr=2e-4, warmup_iters=50, weight_decay=0.1, beta1=0.9, beta2=0.99,
-                grad_clip=1.0, max_iters=0, max_minutes=3.0, eval_interval=250, eval_iters=8,
+    # Tuned for a small CPU and a 3-minute budget (benchmarks/bench_gpt.py): nanoGPT's baby recipe with
+    # half the depth (so about twice the steps in the same time) and a 5x larger learning rate.
+    "cpu": dict(n_layer=2, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False, batch_size=12,
+                lr=5e-3, min_lr=5e-4, warmup_iters=100, weight_decay=0.1, beta1=0.9, beta2=0.99,
+                grad_clip=1.0, max_iters=0, max_minutes=3.0, eval_interval=500, eval_iters=10,
                 tokenizer="char", vocab_size=512, seed=1337),
     # nanoGPT's CPU "baby" recipe (README: python train.py config/train_shakespeare_char.py --device=cpu
     # --compile=False --eval_iters=20 --log_interval=1 --block_size=64 --batch_size=12 --n_layer=4
@@ -71,53 +72,56 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def _presets_of(key: str) -> str:
+    return " [" + ", ".join(f"{name}: {values[key]}" for name, values in PRESETS.items()) + "]"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``train`` subcommand's options (defaults: the ``cpu`` preset)."""
     parser.description = ("Train the GPT defined in a lesson-08 notebook on a text file. The last line printed "
-                          "is val_loss=X.XXXX (cross-entropy on the last 10%% of the file).")
-    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+                          "is val_loss=X.XXXX (cross-entropy on the last 10% of the file).")
     io = parser.add_argument_group("input and output")
     io.add_argument("--notebook", default=str(LESSONS_DIR / "08_gpt.ipynb"),
-                    help="notebook whose GPT and GPTConfig classes are trained")
-    io.add_argument("--data", default=str(DATASETS_DIR / "shakespeare.txt"), help="UTF-8 text file")
-    io.add_argument("--out", default="runs/gpt", help="run folder: ckpt.pt, log.csv, config.json, results.json")
+                    help="notebook whose GPT and GPTConfig classes are trained (default: lessons/08_gpt.ipynb)")
+    io.add_argument("--data", default=str(DATASETS_DIR / "shakespeare.txt"), help="UTF-8 text file (default: datasets/shakespeare.txt)")
+    io.add_argument("--out", default="runs/gpt", help="run folder: ckpt.pt, log.csv, config.json, results.json (default: runs/gpt)")
     io.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     io.add_argument("--preset", choices=sorted(PRESETS), default="cpu",
                     help="starting values for every hyperparameter (cpu: tuned for a laptop CPU and 3 "
-                         "minutes; baby: nanoGPT's CPU recipe; gpu: nanoGPT's shakespeare-char recipe)")
+                         "minutes, the default; baby: nanoGPT's CPU recipe; gpu: nanoGPT's shakespeare-char recipe)")
     io.add_argument("--bpe-notebook", default=str(SOLUTIONS_DIR / "01_tokenization.ipynb"),
                     help="with --tokenizer bpe: the lesson-01 notebook whose train_bpe_fast and encode are used")
-    io.add_argument("--sample-tokens", type=int, default=400, help="tokens to generate at the end (0: none)")
+    io.add_argument("--sample-tokens", type=int, default=400, help="tokens to generate at the end (0: none; default 400)")
     io.add_argument("--no-progress", action="store_true", help="no progress bar")
-    io.add_argument("--log-interval", type=int, default=10, help="log the training loss every N iterations")
+    io.add_argument("--log-interval", type=int, default=10, help="log the training loss every N iterations (default 10)")
     io.add_argument("--stop-after-iters", type=int, default=0,
                     help="stop this session after N iterations (with a checkpoint), as if interrupted; "
                          "continue with --resume")
 
     hp = parser.add_argument_group("hyperparameters (default: the preset's value)")
-    hp.add_argument("--tokenizer", choices=["char", "bpe"], help="characters, or lesson 01's byte-pair encoding")
-    hp.add_argument("--vocab-size", type=int, help="with --tokenizer bpe: vocabulary size (256 + merges)")
-    hp.add_argument("--n-layer", type=int, help="number of blocks")
-    hp.add_argument("--n-head", type=int, help="attention heads per block")
-    hp.add_argument("--n-embd", type=int, help="width of the residual stream")
-    hp.add_argument("--block-size", type=int, help="context length in tokens")
-    hp.add_argument("--dropout", type=float, help="dropout probability")
-    hp.add_argument("--bias", type=_bool, help="biases in Linear layers and LayerNorms (true/false)")
-    hp.add_argument("--batch-size", type=int, help="windows per step (the global batch under torchrun)")
-    hp.add_argument("--lr", type=float, help="peak learning rate")
-    hp.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine")
-    hp.add_argument("--warmup-iters", type=int, help="linear warmup steps")
-    hp.add_argument("--weight-decay", type=float, help="AdamW weight decay of the 2-D tensors")
-    hp.add_argument("--beta1", type=float, help="AdamW beta1")
-    hp.add_argument("--beta2", type=float, help="AdamW beta2")
-    hp.add_argument("--grad-clip", type=float, help="clip the gradient norm to this (0: no clipping)")
+    hp.add_argument("--tokenizer", choices=["char", "bpe"], help="characters, or lesson 01's byte-pair encoding" + _presets_of("tokenizer"))
+    hp.add_argument("--vocab-size", type=int, help="with --tokenizer bpe: vocabulary size (256 + merges)" + _presets_of("vocab_size"))
+    hp.add_argument("--n-layer", type=int, help="number of blocks" + _presets_of("n_layer"))
+    hp.add_argument("--n-head", type=int, help="attention heads per block" + _presets_of("n_head"))
+    hp.add_argument("--n-embd", type=int, help="width of the residual stream" + _presets_of("n_embd"))
+    hp.add_argument("--block-size", type=int, help="context length in tokens" + _presets_of("block_size"))
+    hp.add_argument("--dropout", type=float, help="dropout probability" + _presets_of("dropout"))
+    hp.add_argument("--bias", type=_bool, help="biases in Linear layers and LayerNorms (true/false)" + _presets_of("bias"))
+    hp.add_argument("--batch-size", type=int, help="windows per step (the global batch under torchrun)" + _presets_of("batch_size"))
+    hp.add_argument("--lr", type=float, help="peak learning rate" + _presets_of("lr"))
+    hp.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine" + _presets_of("min_lr"))
+    hp.add_argument("--warmup-iters", type=int, help="linear warmup steps" + _presets_of("warmup_iters"))
+    hp.add_argument("--weight-decay", type=float, help="AdamW weight decay of the 2-D tensors" + _presets_of("weight_decay"))
+    hp.add_argument("--beta1", type=float, help="AdamW beta1" + _presets_of("beta1"))
+    hp.add_argument("--beta2", type=float, help="AdamW beta2" + _presets_of("beta2"))
+    hp.add_argument("--grad-clip", type=float, help="clip the gradient norm to this (0: no clipping)" + _presets_of("grad_clip"))
     hp.add_argument("--max-iters", type=int,
-                    help="stop after this many steps, and decay the learning rate over them (0: no limit)")
+                    help="stop after this many steps, and decay the learning rate over them (0: no limit)" + _presets_of("max_iters"))
     hp.add_argument("--max-minutes", type=float,
-                    help="training time budget; without --max-iters the cosine decays over it (0: no limit)")
-    hp.add_argument("--eval-interval", type=int, help="evaluate and save a checkpoint every N steps")
-    hp.add_argument("--eval-iters", type=int, help="batches per periodic evaluation (the final one uses all)")
-    hp.add_argument("--seed", type=int, help="random seed (initialisation, batches, sample)")
+                    help="training time budget; without --max-iters the cosine decays over it (0: no limit)" + _presets_of("max_minutes"))
+    hp.add_argument("--eval-interval", type=int, help="evaluate and save a checkpoint every N steps" + _presets_of("eval_interval"))
+    hp.add_argument("--eval-iters", type=int, help="batches per periodic evaluation (the final one uses all)" + _presets_of("eval_iters"))
+    hp.add_argument("--seed", type=int, help="random seed (initialisation, batches, sample)" + _presets_of("seed"))
 
     sys_ = parser.add_argument_group("system")
     sys_.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
