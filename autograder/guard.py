@@ -10,7 +10,6 @@ lambda *a, **k: True``, ``builtins.__import__ = ...``, ``autograder.feedback.exp
 
 from __future__ import annotations
 
-import builtins
 import sys
 from types import ModuleType
 from typing import Any
@@ -76,7 +75,3 @@ _MISSING = object()
 # Attributes that legitimately change while code runs (redirected streams, the REPL's `_`).
 VOLATILE = frozenset({"stdout", "stderr", "stdin", "displayhook", "excepthook", "last_type", "last_value",
                       "last_traceback", "last_exc", "ps1", "ps2", "_", "tracebacklimit"})
-
-# Keep a private reference so a notebook that replaces builtins.__import__ cannot stop the
-# guard from importing what it needs.
-_real_import = builtins.__import__

@@ -13,7 +13,6 @@ message.
 
 from __future__ import annotations
 
-import math
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -174,7 +173,3 @@ class Result:
     def to_json(self) -> dict[str, Any]:
         return dict(lesson=self.lesson, exercise=self.exercise, points=self.points,
                     passed=self.passed, message=self.message, hint=self.hint)
-
-
-def is_close(a: float, b: float, tol: float = 1e-6) -> bool:
-    return math.isclose(a, b, rel_tol=tol, abs_tol=tol)

@@ -90,12 +90,6 @@ def run_exercise(exercise: Exercise, namespace: Namespace,
     return result(True)
 
 
-def run_lesson(lesson_number: str, namespace: Namespace,
-               timeout: float = DEFAULT_TIMEOUT_S) -> list[Result]:
-    """Run every exercise of a lesson on one namespace."""
-    return [run_exercise(e, namespace, timeout) for e in get_lesson(lesson_number)]
-
-
 def check(lesson_number: str, exercise_name: str, definitions: dict[str, Any],
           timeout: float = DEFAULT_TIMEOUT_S) -> None:
     """The notebook front end: check one exercise against the notebook's own definitions.

@@ -26,7 +26,6 @@ import csv
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any

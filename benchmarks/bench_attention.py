@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -42,23 +43,11 @@ import torch.nn.functional as F
 
 from autograder.notebook import load_notebook
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import peak_memory_mb  # noqa: E402
+
 NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "05_attention.ipynb"
 B, HEADS, T, HEAD_DIM = 8, 8, 256, 64
-
-
-def peak_memory_mb(fn: Callable[[], object]) -> float:
-    """Peak MiB allocated by PyTorch's CPU allocator while ``fn`` runs (above the level at the start)."""
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    records = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
-                     if e.name() == "[memory]")
-    current = peak = 0
-    for _, nbytes in records:
-        current += nbytes
-        peak = max(peak, current)
-    return peak / 2**20
 
 
 def time_ms(fns: list[Callable[[], object]], repeats: int, warmup: int = 2) -> list[list[float]]:

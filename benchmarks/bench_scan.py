@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -42,24 +43,12 @@ import torch.nn.functional as F
 
 from autograder.notebook import load_notebook
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import peak_memory_mb  # noqa: E402
+
 NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "10_mamba.ipynb"
 HEAD_DIM, CHANNELS, STATES = 64, 64, 8
 SIZES = [128, 256, 512, 1024, 2048, 4096, 8192]
-
-
-def peak_memory_mib(fn: Callable[[], object]) -> float:
-    """Peak MiB allocated by PyTorch's CPU allocator while ``fn`` runs (above the level at the start)."""
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    records = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
-                     if e.name() == "[memory]")
-    current = peak = 0
-    for _, nbytes in records:
-        current += nbytes
-        peak = max(peak, current)
-    return peak / 2**20
 
 
 def time_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -114,7 +103,7 @@ def run(repeats: int = 3, threads: int | None = 1, max_t: int = SIZES[-1]) -> li
                 call = lambda: method(inputs)  # noqa: E731
                 rows.append({"T": T, "method": name,
                              "ms": round(time_ms(call, repeats if T < 2048 else min(repeats, 2)), 2),
-                             "peak_MiB": round(peak_memory_mib(call), 2)})
+                             "peak_MiB": round(peak_memory_mb(call), 2)})
     return rows
 
 

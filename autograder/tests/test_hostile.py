@@ -20,7 +20,6 @@ import pytest
 from autograder.catalog import LESSONS_DIR, SOLUTIONS_DIR, get_lesson
 from autograder.grade import grade
 from autograder.isolated import sandbox_available
-from autograder.notebook import is_grade_cell
 
 pytestmark = pytest.mark.slow
 
