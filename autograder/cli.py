@@ -12,31 +12,50 @@ Commands (stable, documented in the README):
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 from .catalog import LESSONS_DIR, REPO_ROOT, all_lessons, get_lesson
 from .registry import Result
 
 
-def _first_line(text: str, width: int = 90) -> str:
-    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
-    return line if len(line) <= width else line[: width - 1] + "…"
+def _wrapped(text: str, indent: str, width: int) -> list[str]:
+    """``text`` wrapped to ``width`` columns, each line indented; a line's own leading spaces are
+    kept (expected/got previews and matrices stay aligned), and nothing is cut."""
+    lines = []
+    for line in (text or "").strip("\n").splitlines() or [""]:
+        own = line[: len(line) - len(line.lstrip())]
+        lines.extend(textwrap.wrap(line.strip(), width=max(width, 40), initial_indent=indent + own,
+                                   subsequent_indent=indent + own + "  ", break_on_hyphens=False,
+                                   break_long_words=False) or [indent])
+    return lines
 
 
-def print_table(results: list[Result], title: str) -> None:
-    """A ✓/✗ table: exercise, points, and the first line of the message and hint."""
+def print_table(results: list[Result], title: str, width: int | None = None) -> None:
+    """A ✓/✗ table (exercise and points), then every failure's message and hint in full."""
+    width = width or shutil.get_terminal_size((100, 24)).columns
     print(title)
-    width = max([len(r.exercise) for r in results] + [8])
+    name_width = max([len(r.exercise) for r in results] + [8])
+    def unfinished(r: Result) -> bool:  # said in the table itself: nothing more to explain
+        return r.message.startswith("not implemented yet")
+
     for r in results:
-        mark = "✓" if r.passed else "✗"
-        print(f"  {mark}  {r.exercise:<{width}}  {r.score:>2}/{r.points:<2}  "
-              + ("" if r.passed else _first_line(r.message)))
-        if not r.passed and r.hint:
-            print(f"     {'':<{width}}         hint: {_first_line(r.hint)}")
+        status = "" if r.passed else "  " + (r.message if unfinished(r) else "see below")
+        print(f"  {'✓' if r.passed else '✗'}  {r.exercise:<{name_width}}  {r.score:>2}/{r.points:<2}{status}")
     got, total = sum(r.score for r in results), sum(r.points for r in results)
     passed = sum(r.passed for r in results)
-    print(f"  score: {got}/{total} points, {passed}/{len(results)} exercises passed\n")
+    print(f"  score: {got}/{total} points, {passed}/{len(results)} exercises passed")
+    for r in results:
+        if r.passed or unfinished(r):
+            continue
+        print(f"\n✗ {r.exercise} (0/{r.points})")
+        print("\n".join(_wrapped(r.message, "    ", width)))
+        if r.hint:
+            print("\n".join(_wrapped("Hint: " + r.hint, "    ", width)))
+    print()
 
 
 def _notebook_for(number: str, notebook: str | None, folder: Path) -> Path:
@@ -52,7 +71,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"error: {path} does not exist", file=sys.stderr)
         return 2
     results = check_notebook(lesson.number, path, args.timeout)
-    print_table(results, f"Lesson {lesson.number} — {lesson.title}  ({_display(path)})")
+    if args.json:
+        print(json.dumps({"lesson": lesson.number, "notebook": str(path),
+                          "score": sum(r.score for r in results), "points": lesson.points,
+                          "results": [r.to_json() for r in results]}, indent=2, ensure_ascii=False))
+    else:
+        print_table(results, f"Lesson {lesson.number} — {lesson.title}  ({_display(path)})")
     return 0 if all(r.passed for r in results) else 1
 
 
@@ -140,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("lesson", help="lesson number, e.g. 01")
     p.add_argument("--notebook", help="notebook to check (default: lessons/NN_*.ipynb)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per exercise check")
+    p.add_argument("--json", action="store_true", help="print the results as JSON (for tools)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("release", help="regenerate lessons/ from solutions/")

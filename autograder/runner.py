@@ -90,19 +90,35 @@ def run_exercise(exercise: Exercise, namespace: Namespace,
     return result(True)
 
 
+class ExerciseFailed(CheckFailure):
+    """What a notebook's graded cell raises when its exercise fails.
+
+    Jupyter (IPython) shows an exception's ``_render_traceback_()`` instead of the traceback, so
+    the learner sees one clean ✗ block (message and hint in full) rather than frames inside the
+    autograder; the cell still ends in an error, which is how nbgrader scores it zero.
+    """
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(f"{result.exercise}: {result.message}", result.hint)
+        self.result = result
+
+    def _render_traceback_(self) -> list[str]:
+        return self.result.line().splitlines()
+
+
 def check(lesson_number: str, exercise_name: str, definitions: dict[str, Any],
           timeout: float = DEFAULT_TIMEOUT_S) -> None:
     """The notebook front end: check one exercise against the notebook's own definitions.
 
-    Call it from a graded cell as ``check("01", "get_stats", globals())``.  Prints a ✓/✗
-    line; raises ``CheckFailure`` on failure so that nbgrader scores the cell zero.
+    Call it from a graded cell as ``check("01", "get_stats", globals())``.  Prints the ✓ line,
+    or raises :class:`ExerciseFailed` (shown as one ✗ block) so that nbgrader scores the cell zero.
     """
     exercise = get_lesson(lesson_number).get(exercise_name)
     with warnings.catch_warnings():  # a warning printed to stderr would make nbgrader score the cell 0
         warnings.simplefilter("ignore")
         outcome = run_exercise(exercise, Namespace(dict(definitions), source="this notebook"), timeout)
-    print(outcome.line())
     if not outcome.passed:
-        raise CheckFailure(f"{exercise_name}: {outcome.message}") from None
+        raise ExerciseFailed(outcome) from None
+    print(outcome.line())
     # Returns None on purpose: a value would become the cell's output, which nbgrader
     # would try to read as a partial-credit score.
