@@ -1,0 +1,1 @@
+"""Reference implementations used by grading checks and tools; never shipped to students."""
