@@ -1,37 +1,73 @@
-"""The list of lessons, in course order, and where their notebooks live."""
+"""The list of lessons, in course order, where their notebooks live, and which tiers of checks
+are installed.
+
+Each lesson's checks live in up to three modules, one per folder, and the folder says who gets it:
+
+* ``autograder/practice/lessonNN.py`` creates the :class:`~autograder.registry.Lesson` and its
+  practice checks (they ship to students in the kit and hold no answers);
+* ``autograder/grading/lessonNN.py`` adds the grading checks (references, random inputs,
+  library parity; never shipped);
+* ``autograder/testdata/lessonNN.py`` registers the mutants and alternatives the test suite
+  runs (never shipped).
+
+In this repository both tiers are installed, so every front end runs both; in a student kit
+the ``grading`` package is absent and the practice checks run alone.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from functools import lru_cache
 from pathlib import Path
 
 from .registry import Lesson
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
 LESSONS_DIR = REPO_ROOT / "lessons"
 DATASETS_DIR = REPO_ROOT / "datasets"
 
-# One check module per lesson (lesson01.py, lesson02.py, ...), in course order.
-LESSON_MODULES = tuple(sorted(p.stem for p in Path(__file__).parent.glob("lesson[0-9][0-9].py")))
+# One practice module per lesson (practice/lesson01.py, ...), in course order.
+LESSON_MODULES = tuple(sorted(p.stem for p in (PACKAGE_DIR / "practice").glob("lesson[0-9][0-9].py")))
+
+
+@lru_cache(maxsize=1)
+def grading_installed() -> bool:
+    """True where the grading tier is installed (this repository), False in a student kit."""
+    return importlib.util.find_spec("autograder.grading") is not None
 
 
 def all_lessons() -> dict[str, Lesson]:
     """Every lesson, keyed by its two-digit number ("01")."""
-    lessons = {}
-    for name in LESSON_MODULES:
-        lesson = importlib.import_module(f"autograder.{name}").lesson
-        lessons[lesson.number] = lesson
-    return lessons
+    return {lesson.number: lesson for lesson in (get_lesson(m.removeprefix("lesson")) for m in LESSON_MODULES)}
 
 
-def get_lesson(number: str) -> Lesson:
-    """Look a lesson up by number: "1", "01" and "01_tokenization" all work.
-
-    Imports only that lesson's check module (grading one notebook need not import them all).
-    """
+def lesson_key(number: str) -> str:
+    """"1", "01" and "01_tokenization" all name lesson "01"."""
     key = str(number).split("_")[0].zfill(2)
     if f"lesson{key}" not in LESSON_MODULES:
         known = ", ".join(m.removeprefix("lesson") for m in LESSON_MODULES)
         raise KeyError(f"no lesson {number!r}; lessons are {known}")
-    return importlib.import_module(f"autograder.lesson{key}").lesson
+    return key
+
+
+def get_lesson(number: str) -> Lesson:
+    """Look a lesson up by number, with every installed tier of its checks registered.
+
+    Imports only that lesson's modules (grading one notebook need not import them all).
+    """
+    key = lesson_key(number)
+    lesson = importlib.import_module(f"autograder.practice.lesson{key}").lesson
+    if grading_installed() and importlib.util.find_spec(f"autograder.grading.lesson{key}") is not None:
+        importlib.import_module(f"autograder.grading.lesson{key}")
+    return lesson
+
+
+def get_testdata(number: str) -> Lesson:
+    """The lesson with its mutants and alternatives registered (repository only)."""
+    key = lesson_key(number)
+    lesson = get_lesson(key)
+    importlib.import_module(f"autograder.testdata.lesson{key}")
+    return lesson

@@ -113,18 +113,23 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from .release import release_all, released_text
     from .catalog import SOLUTIONS_DIR
+    from .release import examples_text, release_all, released_text, write_examples
 
     if args.check:
-        stale = [lesson.notebook for lesson in all_lessons().values()
-                 if not (LESSONS_DIR / lesson.notebook).exists()
-                 or (LESSONS_DIR / lesson.notebook).read_text(encoding="utf-8")
-                 != released_text(SOLUTIONS_DIR / lesson.notebook)]
-        for name in stale:
-            print(f"lessons/{name} is out of date with solutions/{name}")
+        stale = []
+        for lesson in all_lessons().values():
+            if args.lessons and lesson.number not in {n.zfill(2) for n in args.lessons}:
+                continue
+            notebook = LESSONS_DIR / lesson.notebook
+            if not notebook.exists() or notebook.read_text(encoding="utf-8") != released_text(SOLUTIONS_DIR / lesson.notebook):
+                stale.append(f"lessons/{lesson.notebook} is out of date with solutions/{lesson.notebook}")
+            examples = lesson.examples.path
+            if not examples.exists() or examples.read_text(encoding="utf-8") != examples_text(lesson.number):
+                stale.append(f"{_display(examples)} is out of date with solutions/{lesson.notebook}")
+        print("\n".join(stale) if stale else "lessons/ and the stored examples are up to date")
         return 1 if stale else 0
-    for path in release_all(numbers=args.lessons):
+    for path in [*release_all(numbers=args.lessons), *write_examples(args.lessons)]:
         print(f"wrote {_display(path)}")
     return 0
 
@@ -167,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the results as JSON (for tools)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("release", help="regenerate lessons/ from solutions/")
+    p = sub.add_parser("release", help="regenerate lessons/ and the practice checks' stored examples from solutions/")
     p.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
     p.add_argument("--check", action="store_true", help="only report lessons that are out of date (exit 1)")
     p.set_defaults(func=cmd_release)

@@ -6,16 +6,21 @@ A *lesson* is one notebook (``solutions/NN_name.ipynb`` and its generated copy i
 plain function that receives the notebook's definitions (a :class:`Namespace`) and raises
 :class:`CheckFailure` with a teaching message when something is wrong.
 
-Mutants (known-buggy variants of a solution) are registered next to the checks with
-:meth:`Lesson.mutant`; the test suite proves every one of them is caught with its own
-message.
+Each exercise has checks in tiers (:data:`TIERS`): practice checks, which ship to students and
+hold no answers, and grading checks, which only the instructor's install has.  Mutants
+(known-buggy variants of a solution) and alternatives (correct solutions written differently)
+are registered as test data; the test suite proves every mutant is caught with its own message
+and every alternative passes.
 """
 
 from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+if TYPE_CHECKING:
+    from .examples import StoredExamples
 
 
 class CheckFailure(AssertionError):
@@ -72,28 +77,39 @@ class Namespace:
 
 Check = Callable[[Namespace], None]
 
+#: The tiers of checks, in the order they run.  *practice* checks ship to students and hold no
+#: answers; *grading* checks (references, random inputs, library parity) and an instructor's
+#: *extra* checks exist only where the grading package is installed.
+TIERS = ("practice", "grading", "extra")
+
 
 @dataclass
 class Exercise:
-    """One graded exercise: a check function worth some points."""
+    """One graded exercise: its points, a default hint, and its checks by tier."""
 
     lesson: "Lesson"
     name: str
     points: int
-    check: Check
     hint: str
+    practice: list[Check] = field(default_factory=list)
+    grading: list[Check] = field(default_factory=list)
+    extra: list[Check] = field(default_factory=list)
 
     @property
     def id(self) -> str:
         return f"{self.lesson.number}-{self.name}"
 
+    def checks(self, tiers: tuple[str, ...] = TIERS) -> list[tuple[str, Check]]:
+        """The checks of the given tiers, as (tier, check) pairs in running order."""
+        return [(tier, check) for tier in TIERS if tier in tiers for check in getattr(self, tier)]
+
 
 @dataclass
 class Mutant:
-    """A known-buggy variant of a solution that the check of ``exercise`` must catch.
+    """A known-buggy variant of a solution that the checks of ``exercise`` must catch.
 
     ``source`` is executed on top of the solution's definitions (so it can reuse its
-    helpers); the failure message must contain ``expect``.
+    helpers); the failure message (or hint) must contain ``expect``.
     """
 
     exercise: str
@@ -103,14 +119,34 @@ class Mutant:
 
 
 @dataclass
+class Alternative:
+    """A correct solution written differently, which every tier of checks must accept.
+
+    ``source`` is executed on top of the solution's definitions, like a mutant's.
+    """
+
+    exercise: str
+    description: str
+    source: str
+
+
+@dataclass
 class Lesson:
-    """A lesson notebook and its exercises, in the order they appear."""
+    """A lesson notebook and its exercises, in the order they appear.
+
+    The practice module (``autograder/practice/lessonNN.py``) creates the lesson and registers
+    each exercise with its practice check (:meth:`exercise`); the grading module adds grading
+    checks (:meth:`grading`); an instructor's private module may add :meth:`extra_check`\ s.
+    Test data (``autograder/testdata/lessonNN.py``) registers :meth:`mutant`\ s and
+    :meth:`alternative`\ s.
+    """
 
     number: str
     slug: str
     title: str
     exercises: list[Exercise] = field(default_factory=list)
     mutants: list[Mutant] = field(default_factory=list)
+    alternatives: list[Alternative] = field(default_factory=list)
 
     @property
     def notebook(self) -> str:
@@ -120,19 +156,58 @@ class Lesson:
     def points(self) -> int:
         return sum(e.points for e in self.exercises)
 
+    @property
+    def examples(self) -> "StoredExamples":
+        """The stored example outputs its practice checks compare with (loaded on first use)."""
+        from .examples import StoredExamples
+
+        if "_examples" not in self.__dict__:
+            self.__dict__["_examples"] = StoredExamples(self)
+        return self.__dict__["_examples"]
+
     def exercise(self, name: str, points: int, hint: str = "") -> Callable[[Check], Check]:
-        """Decorator: register ``check`` as the exercise ``name``."""
+        """Decorator: register the exercise ``name`` with ``check`` as its practice check."""
 
         def register(check: Check) -> Check:
             if any(e.name == name for e in self.exercises):
                 raise ValueError(f"lesson {self.number}: duplicate exercise {name!r}")
-            self.exercises.append(Exercise(self, name, points, check, hint))
+            self.exercises.append(Exercise(self, name, points, hint, practice=[check]))
+            return check
+
+        return register
+
+    def grading(self, name: str) -> Callable[[Check], Check]:
+        """Decorator: add ``check`` to the grading checks of the exercise ``name``."""
+
+        def register(check: Check) -> Check:
+            self.get(name).grading.append(check)
+            return check
+
+        return register
+
+    def extra_check(self, name: str, points: int | None = None) -> Callable[[Check], Check]:
+        """Decorator for an instructor's own hidden check of the exercise ``name``.
+
+        It runs after the course's checks, when grading.  ``points`` (optional) changes what the
+        exercise is worth in the instructor's gradebook.
+        """
+
+        def register(check: Check) -> Check:
+            exercise = self.get(name)
+            exercise.extra.append(check)
+            if points is not None:
+                if not isinstance(points, int) or points < 0:
+                    raise ValueError(f"points for {self.number}-{name} must be a whole number >= 0, got {points!r}")
+                exercise.points = points
             return check
 
         return register
 
     def mutant(self, exercise: str, description: str, expect: str, source: str) -> None:
         self.mutants.append(Mutant(exercise, description, source, expect))
+
+    def alternative(self, exercise: str, description: str, source: str) -> None:
+        self.alternatives.append(Alternative(exercise, description, source))
 
     def get(self, name: str) -> Exercise:
         for e in self.exercises:

@@ -1,8 +1,9 @@
 """Run exercise checks safely and report them: the one engine behind every front end.
 
-* :func:`run_exercise` runs one check on a namespace and always returns a
-  :class:`~autograder.registry.Result` (a stub, an exception, an infinite loop or an
-  ``exit()`` in the learner's code becomes a failed result with a clear message);
+* :func:`run_exercise` runs an exercise's checks (practice, then grading where installed) on a
+  namespace and always returns a :class:`~autograder.registry.Result` (a stub, an exception, an
+  infinite loop or an ``exit()`` in the learner's code becomes a failed result with a clear
+  message);
 * :func:`check` is what a notebook's graded test cell calls: it prints a ✓/✗ line and
   raises on failure so nbgrader gives no points.
 """
@@ -14,10 +15,11 @@ import threading
 import traceback
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .catalog import get_lesson
-from .registry import CheckFailure, Exercise, Namespace, Result
+from .registry import TIERS, CheckFailure, Exercise, Namespace, Result
 
 DEFAULT_TIMEOUT_S = 60
 
@@ -56,38 +58,71 @@ def _where(error: BaseException) -> str:
     return f" (in {place}, line {f.lineno}: `{(f.line or '').strip()}`)"
 
 
-def run_exercise(exercise: Exercise, namespace: Namespace,
-                 timeout: float = DEFAULT_TIMEOUT_S) -> Result:
-    """Run one check and turn every possible outcome into a Result."""
+def run_exercise(exercise: Exercise, namespace: Namespace, timeout: float = DEFAULT_TIMEOUT_S,
+                 tiers: tuple[str, ...] = TIERS) -> Result:
+    """Run an exercise's checks of the given tiers and turn every possible outcome into a Result.
+
+    Practice checks run first.  The first failure decides, with one refinement: when a practice
+    check finds a wrong value and the grading tier is installed, the grading checks run too, and
+    if they fail their (reference-based, usually more specific) diagnosis is the one reported.
+    """
 
     def result(passed: bool, message: str = "", hint: str | None = None) -> Result:
         """A Result; without a hint of its own, a failure shows the exercise's default hint."""
         return Result(exercise.lesson.number, exercise.name, exercise.points, passed,
                       message, exercise.hint if hint is None and not passed else (hint or ""))
 
+    checks = exercise.checks(tiers)
+    if not checks:
+        return result(False, f"no {'/'.join(tiers)} checks are installed for `{exercise.name}`.", "")
+    practice_failure: Result | None = None
+    for tier, check in checks:
+        if practice_failure is not None and tier == "practice":
+            continue  # the grading tier gets its say; the rest of the practice tier adds nothing
+        failure = _attempt(check, namespace, timeout, result)
+        if failure is None:
+            continue
+        if tier == "practice" and failure.kind == "wrong" and any(t != "practice" for t, _ in checks):
+            practice_failure = failure.result
+            continue
+        return failure.result
+    return practice_failure or result(True)
+
+
+@dataclass
+class _Failure:
+    """A failed check: ``kind`` is "wrong" for a wrong value (CheckFailure), else how the code failed."""
+
+    kind: str
+    result: Result
+
+
+def _attempt(check: Any, namespace: Namespace, timeout: float, result: Any) -> _Failure | None:
+    """Run one check; None when it passed."""
     try:
         with time_limit(timeout):
-            exercise.check(namespace)
+            check(namespace)
     except CheckFailure as failure:
-        return result(False, failure.message, failure.hint or None)
+        return _Failure("wrong", result(False, failure.message, failure.hint or None))
     except NotImplementedError as error:
         names = [frame.f_code.co_qualname for frame, _ in traceback.walk_tb(error.__traceback__)
                  if "autograder" not in frame.f_code.co_filename]
         where = f"`{names[-1]}` still says" if names else "its cell still says"
-        return result(False, f"not implemented yet ({where} `raise NotImplementedError()`).", "")
+        return _Failure("unfinished",
+                        result(False, f"not implemented yet ({where} `raise NotImplementedError()`).", ""))
     except ExerciseTimeout:
-        return result(False, f"did not finish within {timeout:g} s. Is there an infinite loop "
-                      "(a `while` whose condition never changes)?")
+        return _Failure("timeout", result(False, f"did not finish within {timeout:g} s. Is there an infinite loop "
+                                          "(a `while` whose condition never changes)?"))
     except RecursionError as error:
-        return result(False, f"infinite recursion{_where(error)}.")
+        return _Failure("crash", result(False, f"infinite recursion{_where(error)}."))
     except MemoryError as error:
-        return result(False, f"ran out of memory{_where(error)}: something grows without bound.")
+        return _Failure("crash", result(False, f"ran out of memory{_where(error)}: something grows without bound."))
     except (SystemExit, KeyboardInterrupt) as error:
-        return result(False, f"your code tried to stop the grader with {type(error).__name__}"
-                      f"{_where(error)}. Return a value instead of exiting.")
+        return _Failure("crash", result(False, f"your code tried to stop the grader with {type(error).__name__}"
+                                        f"{_where(error)}. Return a value instead of exiting."))
     except Exception as error:  # the learner's code may raise anything
-        return result(False, f"your code raised {type(error).__name__}: {error}{_where(error)}")
-    return result(True)
+        return _Failure("crash", result(False, f"your code raised {type(error).__name__}: {error}{_where(error)}"))
+    return None
 
 
 class ExerciseFailed(CheckFailure):

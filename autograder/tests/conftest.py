@@ -51,6 +51,28 @@ def load_lesson(directory: Path, number: str) -> Namespace:
     return _loaded[key]
 
 
+def with_source(namespace: Namespace, source: str, label: str) -> Namespace:
+    """A copy of ``namespace`` with ``source`` executed on top (a mutant or an alternative)."""
+    values = dict(namespace.values)
+    exec(compile(source, f"<{label}>", "exec"), values)
+    return Namespace(values, source=label)
+
+
+#: lesson -> (mutants caught by the practice tier alone, mutants), filled in by test_practice.py
+PRACTICE_SHARE: dict[str, tuple[int, int]] = {}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not PRACTICE_SHARE:
+        return
+    terminalreporter.section("mutants caught by the practice tier alone")
+    caught = total = 0
+    for number, (got, of) in sorted(PRACTICE_SHARE.items()):
+        caught, total = caught + got, total + of
+        terminalreporter.write_line(f"lesson {number}: {got:>3}/{of:<3} {100 * got / max(of, 1):5.1f} %")
+    terminalreporter.write_line(f"all:       {caught:>3}/{total:<3} {100 * caught / max(total, 1):5.1f} %")
+
+
 @pytest.fixture
 def course_notebooks(request: pytest.FixtureRequest) -> Path:
     return notebook_dir(request.config)

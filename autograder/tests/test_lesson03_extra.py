@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autograder import lesson03
+from autograder.grading import lesson03
 from autograder.catalog import SOLUTIONS_DIR
 from autograder.registry import Namespace
 from autograder.runner import run_exercise

@@ -12,7 +12,7 @@ from fractions import Fraction
 import pytest
 
 from autograder.catalog import SOLUTIONS_DIR, get_lesson
-from autograder.lesson06 import (EXERCISE_STEPS, _torch_reference, float_forward, make_problem, seed_for,
+from autograder.grading.lesson06 import (EXERCISE_STEPS, _torch_reference, float_forward, make_problem, seed_for,
                                  solve)
 from autograder.registry import Namespace
 from autograder.runner import run_exercise

@@ -24,10 +24,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .feedback import describe, expect_equal, expect_tensor_close
-from .registry import CheckFailure, Lesson, Namespace
+from ..feedback import describe, expect_equal, expect_tensor_close
+from ..registry import CheckFailure, Namespace
 
-lesson = Lesson("03", "embeddings", "Input embeddings")
+from ..practice.lesson03 import _GPT_FORMULA, lesson
 
 # GPT-2 small (50,257 tokens, 1,024 positions, 12 layers, 768 dims), as published and as
 # reported by transformers' GPT2LMHeadModel(GPT2Config()).
@@ -125,8 +125,7 @@ def _int(value, what: str) -> int:
 
 # ---------------------------------------------------------------- one-hot
 
-@lesson.exercise("one_hot", points=1,
-                 hint="Compare ids[..., None] with torch.arange(vocab_size) and convert to float.")
+@lesson.grading("one_hot")
 def check_one_hot(ns: Namespace) -> None:
     cases = [(torch.tensor([2, 0, 4]), 6), (torch.tensor([[1, 1, 0], [3, 2, 4]]), 7),
              (torch.tensor([5]), 9), (torch.tensor([0, 0]), 3), (torch.tensor([], dtype=torch.long), 4)]
@@ -152,14 +151,6 @@ def check_one_hot(ns: Namespace) -> None:
             raise CheckFailure(f"{call} has dtype {got.dtype}: it must be float32, so that it can be "
                                "multiplied with a float weight matrix.", "F.one_hot returns int64: add .float().")
         expect_tensor_close(got, want, call, "Each row has a single 1, at the position given by the id.")
-
-
-lesson.mutant("one_hot", "one-hot on the wrong axis", "wrong axis",
-              "def one_hot(ids, vocab_size):\n    return torch.eye(vocab_size)[:, ids]")
-lesson.mutant("one_hot", "size from the ids instead of vocab_size", "num_classes",
-              "def one_hot(ids, vocab_size):\n    return F.one_hot(ids).float()")
-lesson.mutant("one_hot", "integer dtype", "F.one_hot returns int64",
-              "def one_hot(ids, vocab_size):\n    return F.one_hot(ids, vocab_size)")
 
 
 # ---------------------------------------------------------------- one-hot @ W and W[ids]
@@ -202,32 +193,19 @@ def _check_rows(ns: Namespace, name: str) -> None:
                         "gradients at the positions where token i was looked up.")
 
 
-@lesson.exercise("embed_onehot", points=1, hint="one_hot(ids, W.shape[0]) @ W")
+@lesson.grading("embed_onehot")
 def check_embed_onehot(ns: Namespace) -> None:
     _check_rows(ns, "embed_onehot")
 
 
-@lesson.exercise("embed_lookup", points=1, hint="W[ids]: indexing with a tensor of ids selects rows.")
+@lesson.grading("embed_lookup")
 def check_embed_lookup(ns: Namespace) -> None:
     _check_rows(ns, "embed_lookup")
 
 
-lesson.mutant("embed_onehot", "transposed weight", "transposed",
-              "def embed_onehot(ids, W):\n    return one_hot(ids, W.shape[1]) @ W.T")
-lesson.mutant("embed_onehot", "transposed result", "result is transposed",
-              "def embed_onehot(ids, W):\n    return W.T @ one_hot(ids, W.shape[0]).T")
-lesson.mutant("embed_lookup", "transposed weight", "transposed",
-              "def embed_lookup(ids, W):\n    return W.T[ids]")
-lesson.mutant("embed_lookup", "flattens the batch", "batch shape was lost",
-              "def embed_lookup(ids, W):\n    return W[ids.flatten()]")
-lesson.mutant("embed_lookup", "detaches the table", "no gradient can reach",
-              "def embed_lookup(ids, W):\n    return W.detach()[ids]")
-
-
 # ---------------------------------------------------------------- the module
 
-@lesson.exercise("Embedding", points=2,
-                 hint="self.weight = nn.Parameter(torch.randn(num_embeddings, embedding_dim)); forward returns self.weight[ids].")
+@lesson.grading("Embedding")
 def check_embedding(ns: Namespace) -> None:
     cls = ns.Embedding
     torch.manual_seed(0)
@@ -290,43 +268,9 @@ def check_embedding(ns: Namespace) -> None:
                         "A token that appears twice collects the gradient of both positions.")
 
 
-lesson.mutant("Embedding", "transposed weight", "transposed", """
-class Embedding(nn.Module):
-    def __init__(self, num_embeddings, embedding_dim):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(embedding_dim, num_embeddings))
-    def forward(self, ids):
-        return self.weight.T[ids]
-""")
-lesson.mutant("Embedding", "uniform initialisation", "N(0, 1)", """
-class Embedding(nn.Module):
-    def __init__(self, num_embeddings, embedding_dim):
-        super().__init__()
-        self.weight = nn.Parameter(torch.rand(num_embeddings, embedding_dim))
-    def forward(self, ids):
-        return self.weight[ids]
-""")
-lesson.mutant("Embedding", "plain tensor instead of nn.Parameter", "nn.Parameter", """
-class Embedding(nn.Module):
-    def __init__(self, num_embeddings, embedding_dim):
-        super().__init__()
-        self.weight = torch.randn(num_embeddings, embedding_dim, requires_grad=True)
-    def forward(self, ids):
-        return self.weight[ids]
-""")
-lesson.mutant("Embedding", "forward uses .data", "no gradient reached", """
-class Embedding(nn.Module):
-    def __init__(self, num_embeddings, embedding_dim):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(num_embeddings, embedding_dim))
-    def forward(self, ids):
-        return self.weight.data[ids]
-""")
-
-
 # ---------------------------------------------------------------- parameter counts
 
-@lesson.exercise("embedding_params", points=1, hint="One vector of d_model numbers per token: vocab_size * d_model.")
+@lesson.grading("embedding_params")
 def check_embedding_params(ns: Namespace) -> None:
     cases = [(50_257, 768, 38_597_376), (65, 16, None), (100, 32, None), (3000, 64, None), (1, 1, None),
              (32_000, 4096, 131_072_000)]  # GPT-2 small; LLaMA 2 7B
@@ -340,12 +284,6 @@ def check_embedding_params(ns: Namespace) -> None:
         expect_equal(got, want, call)
 
 
-lesson.mutant("embedding_params", "adds a bias", "no bias",
-              "def embedding_params(vocab_size, d_model):\n    return vocab_size * d_model + d_model")
-
-
-_GPT_FORMULA = ("wte V×d, wpe T×d; per block: ln_1 and ln_2 (d, +d with bias), c_attn d×3d (+3d), c_proj d×d (+d), "
-                "c_fc d×4d (+4d), c_proj 4d×d (+d); ln_f; the head adds V×d only when untied.")
 
 
 def _explain_gpt_count(got: int, want: int, args: tuple, bias: bool, tied: bool, what: str) -> CheckFailure:
@@ -380,7 +318,7 @@ def _explain_gpt_count(got: int, want: int, args: tuple, bias: bool, tied: bool,
     return CheckFailure(f"{head} The expected total is {parts}.", "Count each part: " + _GPT_FORMULA)
 
 
-@lesson.exercise("gpt_param_count", points=2, hint="Count each part: " + _GPT_FORMULA)
+@lesson.grading("gpt_param_count")
 def check_gpt_param_count(ns: Namespace) -> None:
     tiny = tuple(HF_TINY_CONFIG.values())
     cases = [
@@ -406,32 +344,6 @@ def check_gpt_param_count(ns: Namespace) -> None:
             raise _explain_gpt_count(got, want, args, bias, tied, what)
 
 
-lesson.mutant("gpt_param_count", "forgets the position embedding", "position embedding", """
-_solution_gpt_param_count = gpt_param_count
-def gpt_param_count(vocab_size, block_size, n_layer, n_embd, bias=True, tied=True):
-    return _solution_gpt_param_count(vocab_size, block_size, n_layer, n_embd, bias, tied) - block_size * n_embd
-""")
-lesson.mutant("gpt_param_count", "counts the tied head twice", "tied", """
-def gpt_param_count(vocab_size, block_size, n_layer, n_embd, bias=True, tied=True):
-    d, b = n_embd, int(bias)
-    ln = d + b * d
-    block = 2 * ln + 12 * d * d + 9 * b * d
-    return 2 * vocab_size * d + block_size * d + n_layer * block + ln
-""")
-lesson.mutant("gpt_param_count", "MLP without the 4x expansion", "4 × n_embd", """
-def gpt_param_count(vocab_size, block_size, n_layer, n_embd, bias=True, tied=True):
-    d, b = n_embd, int(bias)
-    ln = d + b * d
-    block = 2 * ln + (3 * d * d + 3 * b * d) + (d * d + b * d) + 2 * (d * d + b * d)
-    return vocab_size * d * (1 if tied else 2) + block_size * d + n_layer * block + ln
-""")
-lesson.mutant("gpt_param_count", "forgets the final LayerNorm", "ln_f", """
-_solution_gpt_param_count = gpt_param_count
-def gpt_param_count(vocab_size, block_size, n_layer, n_embd, bias=True, tied=True):
-    return _solution_gpt_param_count(vocab_size, block_size, n_layer, n_embd, bias, tied) - n_embd * (1 + int(bias))
-""")
-
-
 # ---------------------------------------------------------------- similarity
 
 def _scaled_rows(seed: int, scales: list[float], d: int) -> torch.Tensor:
@@ -440,8 +352,7 @@ def _scaled_rows(seed: int, scales: list[float], d: int) -> torch.Tensor:
     return torch.randn(len(scales), d) * torch.tensor(scales)[:, None]
 
 
-@lesson.exercise("cosine_similarity", points=1,
-                 hint="Divide each row by its length, a / a.norm(dim=-1, keepdim=True), then multiply: a_n @ b_n.T.")
+@lesson.grading("cosine_similarity")
 def check_cosine_similarity(ns: Namespace) -> None:
     a = _scaled_rows(5, [0.1, 1.0, 3.0, 10.0, 0.5], 8)
     b = _scaled_rows(6, [2.0, 0.2, 7.0, 1.0], 8)
@@ -471,12 +382,6 @@ def check_cosine_similarity(ns: Namespace) -> None:
                         "Every vector has cosine 1 with itself.")
 
 
-lesson.mutant("cosine_similarity", "cosine without normalization", "not normalized",
-              "def cosine_similarity(a, b):\n    return a @ b.T")
-lesson.mutant("cosine_similarity", "normalizes columns", "wrong dimension",
-              "def cosine_similarity(a, b):\n    return (a / a.norm(dim=0)) @ (b / b.norm(dim=0)).T")
-
-
 def _ranking(sims: torch.Tensor, idx: int, k: int, largest: bool = True) -> list[int]:
     sims = sims.clone()
     sims[idx] = float("-inf") if largest else float("inf")
@@ -495,8 +400,7 @@ def _index_list(value, what: str) -> list[int]:
                        "Return sims.topk(k).indices.")
 
 
-@lesson.exercise("nearest_neighbours", points=1,
-                 hint="Cosine similarities of row idx with every row; set the entry of idx itself to -inf; topk(k).indices.")
+@lesson.grading("nearest_neighbours")
 def check_nearest_neighbours(ns: Namespace) -> None:
     scales = [1.0, 8.0, 0.3, 1.5, 6.0, 0.6, 2.0, 0.2, 9.0, 1.0, 3.0, 0.5, 4.0, 0.8, 1.2, 5.0]
     W = _scaled_rows(11, scales, 6)
@@ -532,24 +436,6 @@ def check_nearest_neighbours(ns: Namespace) -> None:
         raise CheckFailure(f"{call} = {got}, expected {want} (most similar first, by cosine, without {idx} itself).")
 
 
-lesson.mutant("nearest_neighbours", "includes the token itself", "itself", """
-def nearest_neighbours(W, idx, k):
-    return cosine_similarity(W[idx:idx + 1], W)[0].topk(k).indices
-""")
-lesson.mutant("nearest_neighbours", "ranks by dot product", "dot product", """
-def nearest_neighbours(W, idx, k):
-    sims = W @ W[idx]
-    sims[idx] = float("-inf")
-    return sims.topk(k).indices
-""")
-lesson.mutant("nearest_neighbours", "least similar first", "LEAST similar", """
-def nearest_neighbours(W, idx, k):
-    sims = cosine_similarity(W[idx:idx + 1], W)[0]
-    sims[idx] = float("inf")
-    return sims.topk(k, largest=False).indices
-""")
-
-
 # ---------------------------------------------------------------- PCA
 
 def _pca_data(seed: int, n: int, stds: list[float]) -> torch.Tensor:
@@ -567,8 +453,7 @@ def _align_signs(got: torch.Tensor, want: torch.Tensor) -> torch.Tensor:
     return got * signs
 
 
-@lesson.exercise("pca_2d", points=2,
-                 hint="Xc = X - X.mean(dim=0); U, S, Vh = torch.linalg.svd(Xc, full_matrices=False); return Xc @ Vh[:2].T")
+@lesson.grading("pca_2d")
 def check_pca_2d(ns: Namespace) -> None:
     for X in [_pca_data(7, 40, [5.0, 2.0, 0.5, 0.2, 0.1]), _pca_data(8, 6, [4.0, 2.0, 0.3, 0.2, 0.1, 0.1, 0.05, 0.05])]:
         n, d = X.shape
@@ -621,32 +506,3 @@ def check_pca_2d(ns: Namespace) -> None:
                            lesson.get("pca_2d").hint)
 
 
-lesson.mutant("pca_2d", "forgets to centre", "not centred", """
-def pca_2d(X):
-    U, S, Vh = torch.linalg.svd(X, full_matrices=False)
-    return X @ Vh[:2].T
-""")
-lesson.mutant("pca_2d", "smallest-variance directions", "SMALLEST variance", """
-def pca_2d(X):
-    Xc = X - X.mean(dim=0)
-    U, S, Vh = torch.linalg.svd(Xc, full_matrices=False)
-    return Xc @ Vh[-2:].T
-""")
-lesson.mutant("pca_2d", "unscaled U", "singular values", """
-def pca_2d(X):
-    Xc = X - X.mean(dim=0)
-    U, S, Vh = torch.linalg.svd(Xc, full_matrices=False)
-    return U[:, :2]
-""")
-lesson.mutant("pca_2d", "returns the directions", "principal directions", """
-def pca_2d(X):
-    Xc = X - X.mean(dim=0)
-    U, S, Vh = torch.linalg.svd(Xc, full_matrices=False)
-    return Vh[:2].T
-""")
-lesson.mutant("pca_2d", "centres in place", "in place", """
-def pca_2d(X):
-    X -= X.mean(dim=0)
-    U, S, Vh = torch.linalg.svd(X, full_matrices=False)
-    return X @ Vh[:2].T
-""")

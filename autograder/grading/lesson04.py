@@ -13,10 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .feedback import describe, expect_tensor_close, expect_type
-from .registry import CheckFailure, Lesson, Namespace
+from ..feedback import describe, expect_tensor_close, expect_type
+from ..registry import CheckFailure, Namespace
 
-lesson = Lesson("04", "positional_encoding", "Positional encoding")
+from ..practice.lesson04 import lesson
 
 BASE = 10000.0
 
@@ -95,8 +95,7 @@ def _expect_float_tensor(got, shape: tuple, what: str, hint: str = "") -> None:
 
 # ---------------------------------------------------------------- sinusoidal encoding
 
-@lesson.exercise("sinusoidal_encoding", points=2,
-                 hint="PE[p, 2i] = sin(p * w_i), PE[p, 2i+1] = cos(p * w_i), w_i = 10000 ** (-2i / d_model), p = 0, 1, 2, ...")
+@lesson.grading("sinusoidal_encoding")
 def check_sinusoidal_encoding(ns: Namespace) -> None:
     # Two properties first, on a table big enough to show them.
     what = "sinusoidal_encoding(200, 32)"
@@ -151,65 +150,9 @@ def check_sinusoidal_encoding(ns: Namespace) -> None:
                            "fixed, not learned.", "Build it from plain tensors (no nn.Parameter).")
 
 
-lesson.mutant("sinusoidal_encoding", "sin and cos swapped", "sin and cos are swapped", """
-def sinusoidal_encoding(max_len, d_model):
-    angles = torch.arange(max_len, dtype=torch.float32)[:, None] * 10000 ** (-torch.arange(0, d_model, 2) / d_model)
-    pe = torch.zeros(max_len, d_model)
-    pe[:, 0::2] = torch.cos(angles)
-    pe[:, 1::2] = torch.sin(angles)
-    return pe
-""")
-lesson.mutant("sinusoidal_encoding", "exponent i instead of 2i", "off by a factor of 2", """
-def sinusoidal_encoding(max_len, d_model):
-    i = torch.arange(d_model // 2)
-    angles = torch.arange(max_len, dtype=torch.float32)[:, None] * 10000 ** (-i / d_model)
-    pe = torch.zeros(max_len, d_model)
-    pe[:, 0::2] = torch.sin(angles)
-    pe[:, 1::2] = torch.cos(angles)
-    return pe
-""")
-lesson.mutant("sinusoidal_encoding", "exponent 4i instead of 2i", "off by a factor of 2", """
-def sinusoidal_encoding(max_len, d_model):
-    two_i = torch.arange(0, d_model, 2)
-    angles = torch.arange(max_len, dtype=torch.float32)[:, None] * 10000 ** (-2 * two_i / d_model)
-    pe = torch.zeros(max_len, d_model)
-    pe[:, 0::2] = torch.sin(angles)
-    pe[:, 1::2] = torch.cos(angles)
-    return pe
-""")
-lesson.mutant("sinusoidal_encoding", "positions start at 1", "positions start at 1", """
-def sinusoidal_encoding(max_len, d_model):
-    angles = torch.arange(1, max_len + 1, dtype=torch.float32)[:, None] * 10000 ** (-torch.arange(0, d_model, 2) / d_model)
-    pe = torch.zeros(max_len, d_model)
-    pe[:, 0::2] = torch.sin(angles)
-    pe[:, 1::2] = torch.cos(angles)
-    return pe
-""")
-lesson.mutant("sinusoidal_encoding", "sin half and cos half concatenated", "interleaves", """
-def sinusoidal_encoding(max_len, d_model):
-    angles = torch.arange(max_len, dtype=torch.float32)[:, None] * 10000 ** (-torch.arange(0, d_model, 2) / d_model)
-    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
-""")
-lesson.mutant("sinusoidal_encoding", "stores the angles, not their sin/cos", "must lie in [-1, 1]", """
-def sinusoidal_encoding(max_len, d_model):
-    angles = torch.arange(max_len, dtype=torch.float32)[:, None] * 10000 ** (-torch.arange(0, d_model, 2) / d_model)
-    return angles.repeat_interleave(2, dim=-1)
-""")
-lesson.mutant("sinusoidal_encoding", "angle 2*pi*p: every row the same", "almost) equal", """
-import math
-def sinusoidal_encoding(max_len, d_model):
-    angles = 2 * math.pi * torch.arange(max_len, dtype=torch.float32)[:, None] * torch.ones(d_model // 2)
-    pe = torch.zeros(max_len, d_model)
-    pe[:, 0::2] = torch.sin(angles)
-    pe[:, 1::2] = torch.cos(angles)
-    return pe
-""")
-
-
 # ---------------------------------------------------------------- rotation matrix
 
-@lesson.exercise("rotation_matrix", points=2,
-                 hint="Block i is [[cos(k w_i), sin(k w_i)], [-sin(k w_i), cos(k w_i)]] on rows/columns 2i, 2i+1.")
+@lesson.grading("rotation_matrix")
 def check_rotation_matrix(ns: Namespace) -> None:
     max_len = 300
     for k, d in [(0, 4), (1, 4), (3, 8), (-2, 8), (7, 32), (25, 64)]:
@@ -249,28 +192,6 @@ def check_rotation_matrix(ns: Namespace) -> None:
         raise CheckFailure("rotation_matrix(3, 16) @ rotation_matrix(4, 16) should equal rotation_matrix(7, 16).")
 
 
-lesson.mutant("rotation_matrix", "transposed", "transpose of R_k", """
-def rotation_matrix(k, d_model):
-    angles = k * 10000 ** (-torch.arange(0, d_model, 2, dtype=torch.float32) / d_model)
-    R = torch.zeros(d_model, d_model)
-    R[0::2, 0::2] = torch.diag(torch.cos(angles))
-    R[0::2, 1::2] = torch.diag(-torch.sin(angles))
-    R[1::2, 0::2] = torch.diag(torch.sin(angles))
-    R[1::2, 1::2] = torch.diag(torch.cos(angles))
-    return R
-""")
-lesson.mutant("rotation_matrix", "same angle k in every block", "its own", """
-def rotation_matrix(k, d_model):
-    c, s = torch.cos(torch.tensor(float(k))), torch.sin(torch.tensor(float(k)))
-    return torch.block_diag(*[torch.stack([torch.stack([c, s]), torch.stack([-s, c])])] * (d_model // 2))
-""")
-lesson.mutant("rotation_matrix", "dense matrix, not block-diagonal", "not block-diagonal", """
-def rotation_matrix(k, d_model):
-    pe = sinusoidal_encoding(k + 2, d_model)
-    return torch.eye(d_model) + torch.outer(pe[k], pe[0]) * 0.01
-""")
-
-
 # ---------------------------------------------------------------- learned positions
 
 def _position_table(module: nn.Module, block_size: int, d: int) -> nn.Parameter:
@@ -283,8 +204,7 @@ def _position_table(module: nn.Module, block_size: int, d: int) -> nn.Parameter:
     return tables[0]
 
 
-@lesson.exercise("LearnedPositionalEmbedding", points=2,
-                 hint="forward: x + self.wpe(torch.arange(T)), after checking T <= block_size.")
+@lesson.grading("LearnedPositionalEmbedding")
 def check_learned_positional_embedding(ns: Namespace) -> None:
     block_size, d = 8, 6
     module = ns.LearnedPositionalEmbedding(block_size, d)
@@ -340,52 +260,9 @@ def check_learned_positional_embedding(ns: Namespace) -> None:
                        "Check T against self.block_size and raise ValueError; never wrap positions around.")
 
 
-lesson.mutant("LearnedPositionalEmbedding", "positions start at 1", "positions start at 0", """
-class LearnedPositionalEmbedding(nn.Module):
-    def __init__(self, block_size, d_model):
-        super().__init__()
-        self.block_size = block_size
-        self.wpe = nn.Embedding(block_size, d_model)
-    def forward(self, x):
-        T = x.shape[1]
-        if T > self.block_size:
-            raise ValueError("too long")
-        return x + self.wpe(torch.arange(1, T + 1))
-""")
-lesson.mutant("LearnedPositionalEmbedding", "table not sliced to T", "Slice to T", """
-class LearnedPositionalEmbedding(nn.Module):
-    def __init__(self, block_size, d_model):
-        super().__init__()
-        self.wpe = nn.Embedding(block_size, d_model)
-    def forward(self, x):
-        return x + self.wpe.weight
-""")
-lesson.mutant("LearnedPositionalEmbedding", "wraps positions instead of raising", "must raise an error", """
-class LearnedPositionalEmbedding(nn.Module):
-    def __init__(self, block_size, d_model):
-        super().__init__()
-        self.block_size = block_size
-        self.wpe = nn.Embedding(block_size, d_model)
-    def forward(self, x):
-        return x + self.wpe(torch.arange(x.shape[1]) % self.block_size)
-""")
-lesson.mutant("LearnedPositionalEmbedding", "table is a buffer, not trainable", "exactly one trainable table", """
-class LearnedPositionalEmbedding(nn.Module):
-    def __init__(self, block_size, d_model):
-        super().__init__()
-        self.register_buffer("wpe", torch.randn(block_size, d_model))
-    def forward(self, x):
-        if x.shape[1] > self.wpe.shape[0]:
-            raise ValueError("too long")
-        return x + self.wpe[: x.shape[1]]
-""")
-
-
 # ---------------------------------------------------------------- rotary embeddings
 
-@lesson.exercise("apply_rope", points=3,
-                 hint="Pairs (x[..., 0::2], x[..., 1::2]) turn by angle p * theta_i with theta_i = 10000 ** (-2i / d): "
-                      "(a, b) -> (a cos - b sin, a sin + b cos).")
+@lesson.grading("apply_rope")
 def check_apply_rope(ns: Namespace) -> None:
     torch.manual_seed(0)
     cases = [(torch.randn(2, 6, 8), None, "(B, T, d)"),
@@ -461,65 +338,3 @@ def check_apply_rope(ns: Namespace) -> None:
                         "Build the result from differentiable torch operations on x.", atol=1e-5)
 
 
-_ROPE_HEADER = """
-def _rope_parts(x, positions, base=10000.0):
-    T, d = x.shape[-2], x.shape[-1]
-    if positions is None:
-        positions = torch.arange(T)
-    theta = base ** (-torch.arange(0, d, 2, dtype=torch.float32) / d)
-    return positions.float()[:, None] * theta
-"""
-lesson.mutant("apply_rope", "rotate_half pairing (i, i + d/2)", "adjacent pairs", _ROPE_HEADER + """
-def apply_rope(x, positions=None, base=10000.0):
-    angles = _rope_parts(x, positions, base)
-    cos, sin = angles.cos(), angles.sin()
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
-""")
-lesson.mutant("apply_rope", "wrong sign of sin", "the wrong way", _ROPE_HEADER + """
-def apply_rope(x, positions=None, base=10000.0):
-    angles = _rope_parts(x, positions, base)
-    cos, sin = angles.cos(), angles.sin()
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    return torch.stack([x1 * cos + x2 * sin, -x1 * sin + x2 * cos], dim=-1).flatten(-2)
-""")
-lesson.mutant("apply_rope", "positions start at 1", "positions start at 1", _ROPE_HEADER + """
-def apply_rope(x, positions=None, base=10000.0):
-    if positions is None:
-        positions = torch.arange(1, x.shape[-2] + 1)
-    angles = _rope_parts(x, positions, base)
-    cos, sin = angles.cos(), angles.sin()
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
-""")
-lesson.mutant("apply_rope", "exponent i instead of 2i", "off by a factor of 2", """
-def apply_rope(x, positions=None, base=10000.0):
-    T, d = x.shape[-2], x.shape[-1]
-    if positions is None:
-        positions = torch.arange(T)
-    angles = positions.float()[:, None] * base ** (-torch.arange(d // 2, dtype=torch.float32) / d)
-    cos, sin = angles.cos(), angles.sin()
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
-""")
-lesson.mutant("apply_rope", "scales by cos instead of rotating", "preserves every norm", _ROPE_HEADER + """
-def apply_rope(x, positions=None, base=10000.0):
-    angles = _rope_parts(x, positions, base)
-    return x * angles.cos().repeat_interleave(2, dim=-1)
-""")
-lesson.mutant("apply_rope", "angle sin(p * theta) instead of p * theta", "depend only on the offset", _ROPE_HEADER + """
-def apply_rope(x, positions=None, base=10000.0):
-    angles = _rope_parts(x, positions, base).sin()
-    cos, sin = angles.cos(), angles.sin()
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
-""")
-lesson.mutant("apply_rope", "rotates x in place", "changed x in place", _ROPE_HEADER + """
-def apply_rope(x, positions=None, base=10000.0):
-    angles = _rope_parts(x, positions, base)
-    cos, sin = angles.cos(), angles.sin()
-    x1, x2 = x[..., 0::2].clone(), x[..., 1::2].clone()
-    x[..., 0::2] = x1 * cos - x2 * sin
-    x[..., 1::2] = x1 * sin + x2 * cos
-    return x
-""")

@@ -14,11 +14,11 @@ from functools import lru_cache
 
 import regex
 
-from .data import gpt2_files, load_shakespeare, tiktoken_gpt2
-from .feedback import describe, expect_equal, expect_type
-from .registry import CheckFailure, Lesson, Namespace
+from ..data import gpt2_files, load_shakespeare, tiktoken_gpt2
+from ..feedback import describe, expect_equal, expect_type
+from ..registry import CheckFailure, Namespace
 
-lesson = Lesson("01", "tokenization", "Tokenization: characters, BPE and GPT-2's tokenizer")
+from ..practice.lesson01 import lesson
 
 # tiktoken's own spelling of GPT-2's split pattern (possessive quantifiers).
 TIKTOKEN_GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
@@ -91,7 +91,7 @@ def _call_train(ns: Namespace, name: str, text: str, vocab_size: int) -> tuple[d
 
 # ---------------------------------------------------------------- exercises
 
-@lesson.exercise("char_vocab", points=1, hint="`sorted(set(text))` does it in one line.")
+@lesson.grading("char_vocab")
 def check_char_vocab(ns: Namespace) -> None:
     for text in ["hello", "abracadabra", "", "Zebra ändert 世界 zebra!", _corpus()[:3000]]:
         got = ns.char_vocab(text)
@@ -105,7 +105,7 @@ def check_char_vocab(ns: Namespace) -> None:
                                "Sort the characters, so that ids do not depend on the order of a set.")
 
 
-@lesson.exercise("get_stats", points=1, hint="Use zip(ids, ids[1:]) to visit every adjacent pair.")
+@lesson.grading("get_stats")
 def check_get_stats(ns: Namespace) -> None:
     expect_equal(ns.get_stats([]), {}, "get_stats([])")
     expect_equal(ns.get_stats([5]), {}, "get_stats([5]) (no pairs in a one-element list)")
@@ -122,7 +122,7 @@ def check_get_stats(ns: Namespace) -> None:
         expect_equal(dict(got), _ref_stats(ids), f"get_stats({ids[:12]}{'...' if len(ids) > 12 else ''})")
 
 
-@lesson.exercise("merge", points=1)
+@lesson.grading("merge")
 def check_merge(ns: Namespace) -> None:
     cases = [([1, 2, 3, 1, 2], (1, 2), 9, "both occurrences"), ([7, 7, 7], (7, 7), 99, "overlapping pair"),
              ([5, 6, 1, 2], (1, 2), 9, "pair at the very end"), ([1, 2], (1, 2), 9, "the whole list"),
@@ -145,7 +145,7 @@ def check_merge(ns: Namespace) -> None:
                      "Scan left to right; on a match emit idx and skip two places, otherwise copy one.")
 
 
-@lesson.exercise("split_words", points=1, hint="regex.findall(GPT2_SPLIT_PATTERN, text)")
+@lesson.grading("split_words")
 def check_split_words(ns: Namespace) -> None:
     for text in UNICODE_SAMPLES + [_corpus()[:2000]]:
         got = ns.split_words(text)
@@ -157,7 +157,7 @@ def check_split_words(ns: Namespace) -> None:
                      "Use the GPT-2 pattern exactly as given; a space belongs to the word after it.")
 
 
-@lesson.exercise("train_bpe", points=3)
+@lesson.grading("train_bpe")
 def check_train_bpe(ns: Namespace) -> None:
     for text, vocab_size in [("aaabdaaabac", 259), (_corpus()[:20_000], 300)]:
         merges, vocab = _call_train(ns, "train_bpe", text, vocab_size)
@@ -223,7 +223,7 @@ def _show(vocab: dict, pair: tuple[int, int]) -> str:
     return repr(vocab.get(pair[0], b"?") + vocab.get(pair[1], b"?"))
 
 
-@lesson.exercise("decode", points=1)
+@lesson.grading("decode")
 def check_decode(ns: Namespace) -> None:
     vocab = {i: bytes([i]) for i in range(256)}
     vocab.update({256: b"he", 257: b"llo", 258: b" w\xc3\xb6"})
@@ -243,7 +243,7 @@ def check_decode(ns: Namespace) -> None:
     expect_equal(got, "hi\ufffd", "decode of 'hi' plus half a character", "Use errors='replace'.")
 
 
-@lesson.exercise("encode", points=2)
+@lesson.grading("encode")
 def check_encode(ns: Namespace) -> None:
     base = {i: bytes([i]) for i in range(256)}
     wiki = {(97, 97): 256, (97, 98): 257, (256, 257): 258}
@@ -315,7 +315,7 @@ def _load_gpt2(ns: Namespace) -> tuple[dict, dict]:
     return merges, vocab
 
 
-@lesson.exercise("load_gpt2", points=2)
+@lesson.grading("load_gpt2")
 def check_load_gpt2(ns: Namespace) -> None:
     merges, vocab = _load_gpt2(ns)
     if len(vocab) != 50256:
@@ -347,8 +347,7 @@ def check_load_gpt2(ns: Namespace) -> None:
                                f"vocab[{a}] + vocab[{b}].")
 
 
-@lesson.exercise("gpt2_matches_tiktoken", points=2,
-                 hint="If load_gpt2 passes, look at encode: byte ids must come from vocab, not be the byte values.")
+@lesson.grading("gpt2_matches_tiktoken")
 def check_gpt2_matches_tiktoken(ns: Namespace) -> None:
     merges, vocab = _load_gpt2(ns)
     enc = tiktoken_gpt2()
@@ -365,8 +364,7 @@ def check_gpt2_matches_tiktoken(ns: Namespace) -> None:
                 f"    yours:    {describe(got[max(0, first - 2):first + 6]) if isinstance(got, list) else describe(got)}")
 
 
-@lesson.exercise("train_bpe_fast", points=1,
-                 hint="Keep pair counts and a pair -> chunks index; after a merge update only the chunks that had the pair.")
+@lesson.grading("train_bpe_fast")
 def check_train_bpe_fast(ns: Namespace) -> None:
     text, vocab_size = _corpus()[:40_000], 360
     start = time.perf_counter()
@@ -389,153 +387,3 @@ def check_train_bpe_fast(ns: Namespace) -> None:
 
 # ---------------------------------------------------------------- mutants (known-buggy variants)
 
-lesson.mutant("char_vocab", "keeps duplicates", "duplicates", "def char_vocab(text):\n    return list(text)")
-lesson.mutant("char_vocab", "forgets to sort", "not sorted",
-              "def char_vocab(text):\n    return sorted(set(text), key=lambda c: -ord(c))")
-lesson.mutant("get_stats", "skips overlapping pairs", "Pairs overlap", """
-def get_stats(ids):
-    counts = {}
-    i = 0
-    while i + 1 < len(ids):
-        counts[(ids[i], ids[i + 1])] = counts.get((ids[i], ids[i + 1]), 0) + 1
-        i += 2 if ids[i] == ids[i + 1] else 1
-    return counts
-""")
-lesson.mutant("merge", "drops the last element", "lost the last element", """
-def merge(ids, pair, idx):
-    out, i = [], 0
-    while i < len(ids) - 1:
-        if (ids[i], ids[i + 1]) == pair:
-            out.append(idx); i += 2
-        else:
-            out.append(ids[i]); i += 1
-    return out
-""")
-lesson.mutant("merge", "modifies its input", "changed its input", """
-def merge(ids, pair, idx):
-    i = 0
-    while i < len(ids) - 1:
-        if (ids[i], ids[i + 1]) == pair:
-            ids[i:i + 2] = [idx]
-        i += 1
-    return ids
-""")
-lesson.mutant("split_words", "uses str.split", "does not give back the text",
-              "def split_words(text):\n    return text.split()")
-lesson.mutant("train_bpe", "forgets to re-count pairs after a merge", "Count the pairs again", """
-def train_bpe(text, vocab_size):
-    word_counts = Counter(split_words(text))
-    words = [list(w.encode("utf-8")) for w in word_counts]
-    stats = {}
-    for ids, freq in zip(words, word_counts.values()):
-        for pair in zip(ids, ids[1:]):
-            stats[pair] = stats.get(pair, 0) + freq
-    ranked = sorted(stats, key=lambda p: (-stats[p], p))
-    merges, vocab = {}, {i: bytes([i]) for i in range(256)}
-    for idx, pair in zip(range(256, vocab_size), ranked):
-        merges[pair] = idx
-        vocab[idx] = vocab.get(pair[0], b"?") + vocab.get(pair[1], b"?")
-    return merges, vocab
-""")
-lesson.mutant("train_bpe", "breaks ties by first occurrence", "Ties go to the smallest pair", """
-def train_bpe(text, vocab_size):
-    words = Counter(split_words(text))
-    chunks = [list(w.encode("utf-8")) for w in words]
-    freqs = list(words.values())
-    merges, vocab = {}, {i: bytes([i]) for i in range(256)}
-    for idx in range(256, vocab_size):
-        stats = {}
-        for ids, f in zip(chunks, freqs):
-            for pair in zip(ids, ids[1:]):
-                stats[pair] = stats.get(pair, 0) + f
-        if not stats:
-            break
-        pair = max(stats, key=stats.get)
-        chunks = [merge(ids, pair, idx) for ids in chunks]
-        merges[pair] = idx
-        vocab[idx] = vocab[pair[0]] + vocab[pair[1]]
-    return merges, vocab
-""")
-lesson.mutant("train_bpe", "counts pairs across word boundaries", "across word boundaries", """
-_solution_train_bpe = train_bpe
-def train_bpe(text, vocab_size):
-    if len(text) < 100:
-        return _solution_train_bpe(text, vocab_size)
-    ids = list(text.encode("utf-8"))
-    merges, vocab = {}, {i: bytes([i]) for i in range(256)}
-    for idx in range(256, vocab_size):
-        stats = get_stats(ids)
-        pair = min(stats, key=lambda p: (-stats[p], p))
-        ids = merge(ids, pair, idx)
-        merges[pair] = idx
-        vocab[idx] = vocab[pair[0]] + vocab[pair[1]]
-    return merges, vocab
-""")
-lesson.mutant("decode", "drops the last byte", "lost the last character", """
-def decode(ids, vocab):
-    return b"".join(vocab[i] for i in ids)[:-1].decode("utf-8", errors="replace") if ids else ""
-""")
-lesson.mutant("decode", "strict UTF-8", "errors='replace'", """
-def decode(ids, vocab):
-    return b"".join(vocab[i] for i in ids).decode("utf-8")
-""")
-lesson.mutant("encode", "merges left to right instead of by rank", "lowest id", """
-def encode(text, merges, vocab):
-    byte_id = {tok[0]: i for i, tok in vocab.items() if len(tok) == 1}
-    ids = []
-    for word in split_words(text):
-        chunk = [byte_id[b] for b in word.encode("utf-8")]
-        changed = True
-        while changed:
-            changed = False
-            for pair in zip(chunk, chunk[1:]):
-                if pair in merges:
-                    chunk = merge(chunk, pair, merges[pair]); changed = True
-                    break
-        ids.extend(chunk)
-    return ids
-""")
-lesson.mutant("encode", "ignores word boundaries", "space was not kept", """
-def encode(text, merges, vocab):
-    byte_id = {tok[0]: i for i, tok in vocab.items() if len(tok) == 1}
-    chunk = [byte_id[b] for b in text.encode("utf-8")]
-    while len(chunk) >= 2:
-        stats = get_stats(chunk)
-        pair = min(stats, key=lambda p: merges.get(p, float("inf")))
-        if pair not in merges:
-            break
-        chunk = merge(chunk, pair, merges[pair])
-    return chunk
-""")
-lesson.mutant("load_gpt2", "encodes token strings as UTF-8 instead of mapping them back to bytes", "bytes_to_unicode", """
-_solution_bytes_to_unicode = bytes_to_unicode
-def load_gpt2(vocab_bpe_path, encoder_json_path):
-    with open(encoder_json_path, encoding="utf-8") as f:
-        encoder = json.load(f)
-    vocab = {i: token.encode("utf-8") for token, i in encoder.items() if token != "<|endoftext|>"}
-    id_of = {token: i for i, token in vocab.items()}
-    merges = {}
-    with open(vocab_bpe_path, encoding="utf-8") as f:
-        for line in f.read().splitlines()[1:]:
-            if line:
-                a, b = (part.encode("utf-8") for part in line.split())
-                if a in id_of and b in id_of and a + b in id_of:
-                    merges[(id_of[a], id_of[b])] = id_of[a + b]
-    return merges, vocab
-""")
-lesson.mutant("gpt2_matches_tiktoken", "encode assumes byte ids equal byte values", "differs from tiktoken", """
-def encode(text, merges, vocab):
-    ids = []
-    for word in split_words(text):
-        chunk = list(word.encode("utf-8"))
-        while len(chunk) >= 2:
-            stats = get_stats(chunk)
-            pair = min(stats, key=lambda p: merges.get(p, float("inf")))
-            if pair not in merges:
-                break
-            chunk = merge(chunk, pair, merges[pair])
-        ids.extend(chunk)
-    return ids
-""")
-lesson.mutant("train_bpe_fast", "is just the slow trainer", "at least 3x faster",
-              "def train_bpe_fast(text, vocab_size):\n    return train_bpe(text, vocab_size)")

@@ -14,10 +14,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .feedback import describe, expect_tensor_close
-from .registry import CheckFailure, Lesson, Namespace
+from ..feedback import describe, expect_tensor_close
+from ..registry import CheckFailure, Namespace
 
-lesson = Lesson("07", "transformer_block", "The transformer block: feed-forward, add & norm")
+from ..practice.lesson07 import lesson
 
 
 # ---------------------------------------------------------------- helpers
@@ -81,7 +81,7 @@ def _grads_close(pairs, what: str, atol: float = 1e-5, rtol: float = 1e-4) -> No
 
 # ---------------------------------------------------------------- 1. linear
 
-@lesson.exercise("linear", points=1, hint="x @ weight.T + bias")
+@lesson.grading("linear")
 def check_linear(ns: Namespace) -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, 3, 4, generator=g)
@@ -157,13 +157,12 @@ def _tanh_variants(x):
     ]
 
 
-@lesson.exercise("gelu_exact", points=1, hint="0.5 * x * (1 + torch.erf(x / math.sqrt(2)))")
+@lesson.grading("gelu_exact")
 def check_gelu_exact(ns: Namespace) -> None:
     _check_gelu(ns, "gelu_exact", "none", _exact_variants)
 
 
-@lesson.exercise("gelu_tanh", points=1,
-                 hint="0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))")
+@lesson.grading("gelu_tanh")
 def check_gelu_tanh(ns: Namespace) -> None:
     _check_gelu(ns, "gelu_tanh", "tanh", _tanh_variants)
 
@@ -177,7 +176,7 @@ def _randomise_(module: nn.Module, seed: int) -> None:
             p.copy_(torch.randn(p.shape, generator=g) * 0.5)
 
 
-@lesson.exercise("FeedForward", points=2)
+@lesson.grading("FeedForward")
 def check_feedforward(ns: Namespace) -> None:
     d = 16
     ff = _module(ns, "FeedForward", d)
@@ -281,7 +280,7 @@ def _ln_variants(x, weight, bias, eps):
     ]
 
 
-@lesson.exercise("LayerNorm", points=3)
+@lesson.grading("LayerNorm")
 def check_layernorm(ns: Namespace) -> None:
     d = 8
     ln = _module(ns, "LayerNorm", d)
@@ -323,7 +322,7 @@ def check_layernorm(ns: Namespace) -> None:
              hint="Reduce over the last axis only (dim=-1, keepdim=True).")
 
 
-@lesson.exercise("RMSNorm", points=2)
+@lesson.grading("RMSNorm")
 def check_rmsnorm(ns: Namespace) -> None:
     d = 8
     rms = _module(ns, "RMSNorm", d, eps=1e-5)
@@ -479,7 +478,7 @@ def _check_submodules(block: nn.Module, ref: nn.TransformerEncoderLayer, x: torc
                                "(its own check must pass).", "Use FeedForward(d_model, d_ff, dropout) for ffn.")
 
 
-@lesson.exercise("Block", points=4)
+@lesson.grading("Block")
 def check_block(ns: Namespace) -> None:
     mask = nn.Transformer.generate_square_subsequent_mask(T)
     for seed, norm_first in enumerate((True, False)):
@@ -518,8 +517,7 @@ def check_block(ns: Namespace) -> None:
 
 # ---------------------------------------------------------------- 8. dropout
 
-@lesson.exercise("dropout_train_eval", points=1,
-                 hint="Use nn.Dropout modules (they follow .train()/.eval()) in Block and FeedForward.")
+@lesson.grading("dropout_train_eval")
 def check_dropout(ns: Namespace) -> None:
     torch.manual_seed(0)
     block = _module(ns, "Block", D, H, dropout=0.5)
@@ -569,160 +567,4 @@ def check_dropout(ns: Namespace) -> None:
 
 # ---------------------------------------------------------------- mutants
 
-lesson.mutant("linear", "weight not transposed", "was not transposed", """
-def linear(x, weight, bias):
-    return x @ weight + bias
-""")
-lesson.mutant("linear", "no bias", "the bias is missing", """
-def linear(x, weight, bias):
-    return x @ weight.T
-""")
-lesson.mutant("gelu_exact", "erf(x) without the 1/sqrt(2)", "x / sqrt(2)", """
-def gelu_exact(x):
-    return 0.5 * x * (1 + torch.erf(x))
-""")
-lesson.mutant("gelu_exact", "tanh approximation instead of erf", "not the exact form", """
-def gelu_exact(x):
-    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
-""")
-lesson.mutant("gelu_tanh", "missing the 0.044715 x^3 term", "cubic term is missing", """
-def gelu_tanh(x):
-    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * x))
-""")
-lesson.mutant("gelu_tanh", "exact GELU instead of the approximation", "not the tanh approximation", """
-def gelu_tanh(x):
-    return F.gelu(x)
-""")
-lesson.mutant("FeedForward", "GELU replaced by ReLU", "replaced by ReLU", """
-class FeedForward(nn.Module):
-    def __init__(self, d_model, d_ff=None, dropout=0.0):
-        super().__init__()
-        d_ff = d_ff or 4 * d_model
-        self.linear1, self.linear2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
-        self.dropout = nn.Dropout(dropout)
-    def forward(self, x):
-        return self.dropout(self.linear2(torch.relu(self.linear1(x))))
-""")
-lesson.mutant("FeedForward", "FFN without the 4x expansion", "no 4x expansion", """
-class FeedForward(nn.Module):
-    def __init__(self, d_model, d_ff=None, dropout=0.0):
-        super().__init__()
-        d_ff = d_ff or d_model
-        self.linear1, self.linear2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
-        self.dropout = nn.Dropout(dropout)
-    def forward(self, x):
-        return self.dropout(self.linear2(F.gelu(self.linear1(x))))
-""")
-lesson.mutant("FeedForward", "no activation", "single linear map", """
-class FeedForward(nn.Module):
-    def __init__(self, d_model, d_ff=None, dropout=0.0):
-        super().__init__()
-        d_ff = d_ff or 4 * d_model
-        self.linear1, self.linear2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
-        self.dropout = nn.Dropout(dropout)
-    def forward(self, x):
-        return self.dropout(self.linear2(self.linear1(x)))
-""")
 
-_LN_TEMPLATE = """
-class LayerNorm(nn.Module):
-    def __init__(self, d, eps=1e-5):
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(d))
-        self.bias = nn.Parameter(torch.zeros(d))
-    def forward(self, x):
-        mean = x.mean(-1, keepdim=True)
-        {body}
-"""
-lesson.mutant("LayerNorm", "eps outside the sqrt", "inside the square root", _LN_TEMPLATE.format(
-    body="return self.weight * (x - mean) / (x.std(-1, keepdim=True, correction=0) + self.eps) + self.bias"))
-lesson.mutant("LayerNorm", "unbiased variance", "LayerNorm uses the biased variance", _LN_TEMPLATE.format(
-    body="return self.weight * (x - mean) / torch.sqrt(x.var(-1, keepdim=True) + self.eps) + self.bias"))
-lesson.mutant("LayerNorm", "gain and bias not applied", "gain and bias are not applied", _LN_TEMPLATE.format(
-    body="return (x - mean) / torch.sqrt(x.var(-1, keepdim=True, correction=0) + self.eps)"))
-lesson.mutant("LayerNorm", "gain and bias are plain tensors", "should be an nn.Parameter", """
-class LayerNorm(nn.Module):
-    def __init__(self, d, eps=1e-5):
-        super().__init__()
-        self.eps, self.weight, self.bias = eps, torch.ones(d), torch.zeros(d)
-    def forward(self, x):
-        mean = x.mean(-1, keepdim=True)
-        return self.weight * (x - mean) / torch.sqrt(x.var(-1, keepdim=True, correction=0) + self.eps) + self.bias
-""")
-lesson.mutant("LayerNorm", "eps argument ignored", "eps argument was ignored", _LN_TEMPLATE.format(
-    body="return self.weight * (x - mean) / torch.sqrt(x.var(-1, keepdim=True, correction=0) + 1e-5) + self.bias"))
-
-lesson.mutant("RMSNorm", "subtracts the mean", "RMSNorm does not subtract the mean", """
-class RMSNorm(nn.Module):
-    def __init__(self, d, eps=1e-6):
-        super().__init__()
-        self.eps, self.weight = eps, nn.Parameter(torch.ones(d))
-    def forward(self, x):
-        x = x - x.mean(-1, keepdim=True)
-        return self.weight * x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
-""")
-lesson.mutant("RMSNorm", "eps outside the sqrt", "eps is outside the square root", """
-class RMSNorm(nn.Module):
-    def __init__(self, d, eps=1e-6):
-        super().__init__()
-        self.eps, self.weight = eps, nn.Parameter(torch.ones(d))
-    def forward(self, x):
-        return self.weight * x / (x.pow(2).mean(-1, keepdim=True).sqrt() + self.eps)
-""")
-
-_BLOCK_TEMPLATE = """
-class Block(nn.Module):
-    def __init__(self, d_model, n_heads, d_ff=None, dropout=0.0, norm_first=True):
-        super().__init__()
-        self.norm_first = norm_first
-        self.attn = CausalSelfAttention(d_model, n_heads)
-        self.norm1, self.norm2 = LayerNorm(d_model), LayerNorm(d_model)
-        self.ffn = FeedForward(d_model, d_ff, dropout)
-        self.dropout = nn.Dropout(dropout)
-    def forward(self, x):
-        if self.norm_first:
-            {pre}
-        else:
-            {post}
-        return x
-"""
-_PRE = "x = x + self.dropout(self.attn(self.norm1(x))); x = x + self.ffn(self.norm2(x))"
-_POST = "x = self.norm1(x + self.dropout(self.attn(x))); x = self.norm2(x + self.ffn(x))"
-lesson.mutant("Block", "residual added after the norm in pre-norm", "normalises only the sublayer's input",
-              _BLOCK_TEMPLATE.format(pre=_POST, post=_POST))
-lesson.mutant("Block", "post-norm computed as pre-norm", "normalises the sum",
-              _BLOCK_TEMPLATE.format(pre=_PRE, post=_PRE))
-lesson.mutant("Block", "no residual connections", "skip connection is missing", _BLOCK_TEMPLATE.format(
-    pre="x = self.dropout(self.attn(self.norm1(x))); x = self.ffn(self.norm2(x))",
-    post="x = self.norm1(self.dropout(self.attn(x))); x = self.norm2(self.ffn(x))"))
-lesson.mutant("Block", "norm1 and norm2 swapped", "norm1 belongs to the attention", _BLOCK_TEMPLATE.format(
-    pre="x = x + self.dropout(self.attn(self.norm2(x))); x = x + self.ffn(self.norm1(x))",
-    post="x = self.norm2(x + self.dropout(self.attn(x))); x = self.norm1(x + self.ffn(x))"))
-
-lesson.mutant("dropout_train_eval", "dropout still active in eval mode", "still active in eval mode",
-              _BLOCK_TEMPLATE.format(pre="x = x + F.dropout(self.attn(self.norm1(x)), self.dropout.p, training=True); "
-                                         "x = x + self.ffn(self.norm2(x))", post=_POST))
-lesson.mutant("dropout_train_eval", "dropout argument ignored", "dropout is not applied", """
-class Block(nn.Module):
-    def __init__(self, d_model, n_heads, d_ff=None, dropout=0.0, norm_first=True):
-        super().__init__()
-        self.attn = CausalSelfAttention(d_model, n_heads)
-        self.norm1, self.norm2 = LayerNorm(d_model), LayerNorm(d_model)
-        self.ffn = FeedForward(d_model, d_ff)
-    def forward(self, x):
-        x = x + self.attn(self.norm1(x))
-        return x + self.ffn(self.norm2(x))
-""")
-lesson.mutant("dropout_train_eval", "kept values not rescaled by 1/(1-p)", "1/(1-p)", """
-class FeedForward(nn.Module):
-    def __init__(self, d_model, d_ff=None, dropout=0.0):
-        super().__init__()
-        d_ff = d_ff or 4 * d_model
-        self.linear1, self.linear2, self.p = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model), dropout
-    def forward(self, x):
-        y = self.linear2(F.gelu(self.linear1(x)))
-        if self.training and self.p > 0:
-            y = y * (torch.rand_like(y) >= self.p)
-        return y
-""")

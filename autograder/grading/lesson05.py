@@ -15,10 +15,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .feedback import describe, expect_tensor_close, expect_type
-from .registry import CheckFailure, Lesson, Namespace
+from ..feedback import close, describe, expect_close, expect_tensor_close, expect_type
+from ..registry import CheckFailure, Namespace
 
-lesson = Lesson("05", "attention", "Softmax, attention, masking and multi-head attention")
+from ..practice.lesson05 import call_attention, forward, grads, lesson, make_pair, randn
 
 ATOL = 1e-5
 NEG_INF = float("-inf")
@@ -26,16 +26,8 @@ NEG_INF = float("-inf")
 
 # ---------------------------------------------------------------- helpers
 
-def _randn(*shape: int, seed: int, requires_grad: bool = False) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=g).requires_grad_(requires_grad)
-
-
 def _close(got: Any, want: torch.Tensor, atol: float = ATOL) -> bool:
-    """True when ``got`` is a tensor of ``want``'s shape with the same values (NaN never matches)."""
-    return (isinstance(got, torch.Tensor) and tuple(got.shape) == tuple(want.shape)
-            and not torch.isnan(got).any()
-            and torch.allclose(got.detach().to(want.dtype), want.detach(), atol=atol, rtol=ATOL))
+    return close(got, want, atol=atol, rtol=ATOL)
 
 
 def _ref_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None = None,
@@ -48,58 +40,24 @@ def _ref_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None = N
     return torch.softmax(scores, dim=dim).nan_to_num(0.0)
 
 
-def _call_attention(ns: Namespace, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                    mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    what = f"attention(q, k, v{', mask' if mask is not None else ''}) with q {tuple(q.shape)}, k {tuple(k.shape)}, " \
-           f"v {tuple(v.shape)}"
-    result = ns.attention(q, k, v, mask) if mask is not None else ns.attention(q, k, v)
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise CheckFailure(f"{what} should return a tuple (output, weights), but got {describe(result)}.",
-                           "End with `return weights @ v, weights`.")
-    out, weights = result
-    for name, value in (("output", out), ("weights", weights)):
-        expect_type(value, torch.Tensor, f"the {name} returned by {what}")
-    shape_w = (*q.shape[:-1], k.shape[-2])
-    shape_o = (*q.shape[:-1], v.shape[-1])
-    if tuple(weights.shape) != shape_w:
-        raise CheckFailure(f"{what}: the weights should have shape {shape_w} (..., T_q, T_k), "
-                           f"got {tuple(weights.shape)}.",
-                           "scores = q @ k.transpose(-2, -1): one row per query, one column per key.")
-    if tuple(out.shape) != shape_o:
-        raise CheckFailure(f"{what}: the output should have shape {shape_o} (..., T_q, d_v), got {tuple(out.shape)}.",
-                           "The output is weights @ v.")
-    return out, weights
-
-
-def _grads(loss: torch.Tensor, inputs: list[torch.Tensor], what: str) -> list[torch.Tensor]:
-    if not loss.requires_grad:
-        raise CheckFailure(f"{what}: the result carries no gradient (requires_grad is False).",
-                           "Compute with torch operations on the inputs; do not call .detach(), .item() "
-                           "or build new tensors from numbers.")
-    grads = torch.autograd.grad(loss, inputs, allow_unused=True)
-    return [torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads)]
-
-
 def _helper_failure(ns: Namespace, names: list[str]) -> str:
     """The first of the lesson's earlier exercises that does not pass yet (for follow-up hints)."""
+    from ..runner import run_exercise
+
     for name in names:
-        try:
-            lesson.get(name).check(ns)
-        except NotImplementedError:
-            return f" Note: your `{name}` is not implemented yet, and this code calls it."
-        except CheckFailure as failure:
-            return f" Note: your `{name}` does not pass its own check yet ({failure.message.splitlines()[0]})."
-        except Exception as error:  # learner code may raise anything
-            return f" Note: your `{name}` raises {type(error).__name__} in its own check."
+        result = run_exercise(lesson.get(name), ns)
+        if not result.passed:
+            if result.message.startswith("not implemented yet"):
+                return f" Note: your `{name}` is not implemented yet, and this code calls it."
+            return f" Note: your `{name}` does not pass its own check yet ({result.message.splitlines()[0]})."
     return ""
 
 
 # ---------------------------------------------------------------- 1. softmax
 
-@lesson.exercise("softmax", points=2,
-                 hint="e = torch.exp(x - x.amax(dim=dim, keepdim=True)); return e / e.sum(dim=dim, keepdim=True).")
+@lesson.grading("softmax")
 def check_softmax(ns: Namespace) -> None:
-    x = _randn(3, 4, 5, seed=0)
+    x = randn(3, 4, 5, seed=0)
     for dim in (None, 0, 1, 2, -2, -3):
         got = ns.softmax(x) if dim is None else ns.softmax(x, dim=dim)
         dim = -1 if dim is None else dim
@@ -132,8 +90,9 @@ def check_softmax(ns: Namespace) -> None:
                            "of the same tensor holds 1e4: every exp in this row underflowed to 0, and 0 / 0 is NaN.",
                            "Subtract each row's own max along dim, x.amax(dim=dim, keepdim=True), not the max of the "
                            "whole tensor.")
-    expect_tensor_close(got, torch.softmax(big, -1), "softmax of scores around ±1e4")
-    expect_tensor_close(ns.softmax(big.T, dim=0), torch.softmax(big.T, 0), "softmax(scores around ±1e4, dim=0)")
+    # float32 represents numbers near 1e4 only to about 1e-3, so "equal" here allows errors of that size.
+    expect_close(got, torch.softmax(big, -1), "softmax of scores around ±1e4", scale=1e4)
+    expect_close(ns.softmax(big.T, dim=0), torch.softmax(big.T, 0), "softmax(scores around ±1e4, dim=0)", scale=1e4)
 
     part = torch.tensor([[0.0, NEG_INF, 1.0, NEG_INF], [NEG_INF, 5.0, NEG_INF, NEG_INF], [2.0, 2.0, 2.0, 2.0]])
     got = ns.softmax(part, dim=-1)
@@ -143,11 +102,11 @@ def check_softmax(ns: Namespace) -> None:
     expect_tensor_close(got, torch.softmax(part, -1), "softmax of rows that are partly -inf",
                         "A -inf score must get weight exactly 0.")
 
-    x = _randn(4, 6, seed=1, requires_grad=True)
-    w = _randn(4, 6, seed=2)
+    x = randn(4, 6, seed=1, requires_grad=True)
+    w = randn(4, 6, seed=2)
     got = ns.softmax(x, dim=0)
     expect_tensor_close(got, torch.softmax(x, 0), "softmax(x, dim=0) for x of shape (4, 6)")
-    (grad,) = _grads((got * w).sum(), [x], "softmax(x, dim=0)")
+    (grad,) = grads((got * w).sum(), [x], "softmax(x, dim=0)")
     (want,) = torch.autograd.grad((torch.softmax(x, 0) * w).sum(), [x])
     expect_tensor_close(grad, want, "the gradient of sum(softmax(x, dim=0) * w) with respect to x",
                         "Use differentiable torch operations only.")
@@ -155,7 +114,7 @@ def check_softmax(ns: Namespace) -> None:
 
 # ---------------------------------------------------------------- 2-3. masks
 
-@lesson.exercise("causal_mask", points=1, hint="torch.tril(torch.ones(T, T, dtype=torch.bool)).")
+@lesson.grading("causal_mask")
 def check_causal_mask(ns: Namespace) -> None:
     for T in (1, 4, 7):
         got = ns.causal_mask(T)
@@ -181,8 +140,7 @@ def check_causal_mask(ns: Namespace) -> None:
             raise CheckFailure(f"{what} should be\n{want.int().tolist()}\n    but got\n{got.int().tolist()}")
 
 
-@lesson.exercise("padding_mask", points=1,
-                 hint="(torch.arange(T) < lengths[:, None])[:, None, :] has shape (B, 1, T).")
+@lesson.grading("padding_mask")
 def check_padding_mask(ns: Namespace) -> None:
     lengths, T = torch.tensor([3, 1, 5, 0, 4]), 5
     got = ns.padding_mask(lengths, T)
@@ -215,13 +173,11 @@ def check_padding_mask(ns: Namespace) -> None:
 
 # ---------------------------------------------------------------- 4. attention
 
-@lesson.exercise("attention", points=2,
-                 hint="scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1)); weights = softmax(scores, dim=-1); "
-                      "return weights @ v, weights.")
+@lesson.grading("attention")
 def check_attention(ns: Namespace) -> None:
     # Square shapes (T == d_k), so that a k that is not transposed still runs and can be recognised.
-    q, k, v = _randn(2, 6, 6, seed=10), _randn(2, 6, 6, seed=11), _randn(2, 6, 6, seed=12)
-    out, weights = _call_attention(ns, q, k, v)
+    q, k, v = randn(2, 6, 6, seed=10), randn(2, 6, 6, seed=11), randn(2, 6, 6, seed=12)
+    out, weights = call_attention(ns, q, k, v)
     want = _ref_weights(q, k)
     if not _close(weights, want):
         if _close(weights, _ref_weights(q, k, scale=1.0)):
@@ -246,10 +202,10 @@ def check_attention(ns: Namespace) -> None:
                         "The output is weights @ v.")
 
     # Leading batch and head axes, T_q != T_k, d_k != d_v; values and gradients against PyTorch.
-    q = _randn(2, 3, 4, 8, seed=13, requires_grad=True)
-    k = _randn(2, 3, 7, 8, seed=14, requires_grad=True)
-    v = _randn(2, 3, 7, 5, seed=15, requires_grad=True)
-    out, weights = _call_attention(ns, q, k, v)
+    q = randn(2, 3, 4, 8, seed=13, requires_grad=True)
+    k = randn(2, 3, 7, 8, seed=14, requires_grad=True)
+    v = randn(2, 3, 7, 5, seed=15, requires_grad=True)
+    out, weights = call_attention(ns, q, k, v)
     sums = weights.detach().sum(-1)
     if not torch.allclose(sums, torch.ones_like(sums), atol=1e-5):
         raise CheckFailure(f"each row of the weights (one query) must sum to 1; the sums are {describe(sums)}.",
@@ -258,23 +214,22 @@ def check_attention(ns: Namespace) -> None:
     want = F.scaled_dot_product_attention(q, k, v)
     expect_tensor_close(out, want, "the output for q (2, 3, 4, 8), k (2, 3, 7, 8), v (2, 3, 7, 5), compared with "
                         "F.scaled_dot_product_attention")
-    g = _randn(*want.shape, seed=16)
-    got_grads = _grads((out * g).sum(), [q, k, v], "attention(q, k, v)")
+    g = randn(*want.shape, seed=16)
+    got_grads = grads((out * g).sum(), [q, k, v], "attention(q, k, v)")
     want_grads = torch.autograd.grad((want * g).sum(), [q, k, v])
     for name, got_g, want_g in zip("qkv", got_grads, want_grads):
         expect_tensor_close(got_g, want_g, f"the gradient with respect to {name} (compared with "
                             "F.scaled_dot_product_attention)", "Use differentiable torch operations only.")
 
 
-@lesson.exercise("masked_attention", points=2,
-                 hint="Fill the blocked scores with -inf before softmax: scores.masked_fill(~mask, float('-inf')).")
+@lesson.grading("masked_attention")
 def check_masked_attention(ns: Namespace) -> None:
     T, d = 6, 8
-    q = _randn(2, T, d, seed=20, requires_grad=True)
-    k = _randn(2, T, d, seed=21, requires_grad=True)
-    v = _randn(2, T, d, seed=22, requires_grad=True)
+    q = randn(2, T, d, seed=20, requires_grad=True)
+    k = randn(2, T, d, seed=21, requires_grad=True)
+    v = randn(2, T, d, seed=22, requires_grad=True)
     causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
-    out, weights = _call_attention(ns, q, k, v, causal)
+    out, weights = call_attention(ns, q, k, v, causal)
     w = weights.detach()
     future = w.masked_select(~causal).abs()
     if torch.isnan(w).any() or future.max() > 0:
@@ -300,8 +255,8 @@ def check_masked_attention(ns: Namespace) -> None:
     expect_tensor_close(weights, _ref_weights(q, k, causal), "the weights with a causal mask")
     expect_tensor_close(out, want, "the output with a causal mask (compared with "
                         "F.scaled_dot_product_attention(q, k, v, is_causal=True))")
-    g = _randn(*want.shape, seed=23)
-    got_grads = _grads((out * g).sum(), [q, k, v], "attention(q, k, v, causal mask)")
+    g = randn(*want.shape, seed=23)
+    got_grads = grads((out * g).sum(), [q, k, v], "attention(q, k, v, causal mask)")
     want_grads = torch.autograd.grad((want * g).sum(), [q, k, v])
     for name, got_g, want_g in zip("qkv", got_grads, want_grads):
         expect_tensor_close(got_g, want_g, f"with a causal mask, the gradient with respect to {name} (compared with "
@@ -311,8 +266,8 @@ def check_masked_attention(ns: Namespace) -> None:
     with torch.no_grad():
         q2, k2, v2 = q.clone(), k.clone(), v.clone()
         for t, seed in ((q2, 24), (k2, 25), (v2, 26)):
-            t[:, 4:] = 30 * _randn(2, T - 4, d, seed=seed)
-        out2, _ = _call_attention(ns, q2, k2, v2, causal)
+            t[:, 4:] = 30 * randn(2, T - 4, d, seed=seed)
+        out2, _ = call_attention(ns, q2, k2, v2, causal)
         if not torch.allclose(out2[:, :4], out[:, :4].detach(), atol=1e-6):
             raise CheckFailure("with a causal mask, changing tokens 4 and 5 changed the outputs at positions 0 to 3: "
                                "information leaks from the future.",
@@ -323,20 +278,20 @@ def check_masked_attention(ns: Namespace) -> None:
         g = torch.Generator().manual_seed(27)
         mask = torch.rand(T, T, generator=g) < 0.6
         mask[torch.arange(T), torch.randint(T, (T,), generator=g)] = True        # every row allows some key
-        out, weights = _call_attention(ns, q, k, v, mask)
+        out, weights = call_attention(ns, q, k, v, mask)
         expect_tensor_close(weights, _ref_weights(q, k, mask), "the weights with a random (6, 6) mask")
         expect_tensor_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
                             "the output with a random (6, 6) mask (compared with F.scaled_dot_product_attention, "
                             "whose bool attn_mask also means True = may attend)")
         pad = (torch.arange(T) < torch.tensor([6, 3])[:, None])[:, None, :]    # (2, 1, T)
-        out, weights = _call_attention(ns, q, k, v, pad)
+        out, weights = call_attention(ns, q, k, v, pad)
         expect_tensor_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=pad),
                             "the output with a padding mask of shape (2, 1, 6) (lengths 6 and 3)",
                             "The mask broadcasts against the scores (2, 6, 6): use it as given with masked_fill.")
 
         # Huge scores: still no NaN.
         big = 1e4 * q
-        out, weights = _call_attention(ns, big, k, v, causal)
+        out, weights = call_attention(ns, big, k, v, causal)
         if not torch.isfinite(out).all():
             raise CheckFailure(f"with scores around ±1e4 the output contains inf or NaN: {describe(out)}.",
                                "Use a stable softmax (subtract the max), e.g. your softmax or torch.softmax.")
@@ -347,7 +302,7 @@ def check_masked_attention(ns: Namespace) -> None:
     qq, kk, vv = (t.detach().clone().requires_grad_() for t in (q, k, v))
     empty = causal.clone()
     empty[2] = False
-    out, weights = _call_attention(ns, qq, kk, vv, empty)
+    out, weights = call_attention(ns, qq, kk, vv, empty)
     if torch.isnan(out).any() or torch.isnan(weights).any():
         raise CheckFailure("query 2 may attend to nothing (its mask row is all False) and your output has NaN: "
                            "softmax of a row of -inf is 0 / 0. Such a query should get zero weights and a zero output, "
@@ -358,8 +313,8 @@ def check_masked_attention(ns: Namespace) -> None:
                         "Its row of weights must be all 0; the other rows are unaffected.")
     expect_tensor_close(out, want, "the output when query 2 may attend to nothing (compared with "
                         "F.scaled_dot_product_attention)")
-    grads = _grads(out.sum(), [qq, kk, vv], "attention with an empty mask row")
-    if any(not torch.isfinite(gr).all() for gr in grads):
+    empty_grads = grads(out.sum(), [qq, kk, vv], "attention with an empty mask row")
+    if any(not torch.isfinite(gr).all() for gr in empty_grads):
         raise CheckFailure("when query 2 may attend to nothing, the gradients contain NaN.",
                            "Zero the empty rows with masked_fill (not multiplication: NaN * 0 is still NaN).")
 
@@ -376,7 +331,7 @@ def _merge_ref(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).reshape(B, T, h * dh)
 
 
-@lesson.exercise("split_heads", points=1, hint="x.view(B, T, n_heads, d // n_heads).transpose(1, 2).")
+@lesson.grading("split_heads")
 def check_split_heads(ns: Namespace) -> None:
     B, T, d, h = 2, 5, 12, 3
     x = torch.arange(B * T * d, dtype=torch.float32).view(B, T, d)
@@ -397,7 +352,7 @@ def check_split_heads(ns: Namespace) -> None:
     expect_tensor_close(got, _split_ref(x, h), what)
 
 
-@lesson.exercise("merge_heads", points=1, hint="x.transpose(1, 2).reshape(B, T, h * d_head).")
+@lesson.grading("merge_heads")
 def check_merge_heads(ns: Namespace) -> None:
     B, h, T, dh = 2, 3, 5, 4
     x = torch.arange(B * h * T * dh, dtype=torch.float32).view(B, h, T, dh)
@@ -411,7 +366,7 @@ def check_merge_heads(ns: Namespace) -> None:
                            "(B, T, d) mixes tokens. Token 0 should be the concatenation of every head's row 0.",
                            "transpose(1, 2) first (to (B, T, h, d_head)), then reshape(B, T, h * d_head).")
     expect_tensor_close(got, _merge_ref(x), what)
-    y = _randn(2, 7, 8, seed=30)
+    y = randn(2, 7, 8, seed=30)
     expect_tensor_close(ns.merge_heads(_split_ref(y, 2)), y, "merge_heads(split into 2 heads(y)) for y of shape (2, 7, 8)",
                         "merge_heads must undo split_heads exactly.")
 
@@ -434,46 +389,16 @@ def _mha_variant(x: torch.Tensor, w_in: torch.Tensor, b_in: torch.Tensor | None,
     return F.linear(out, w_out, b_out) if project else out
 
 
-def _make_pair(ns: Namespace, d: int, h: int, bias: bool = True) -> tuple[nn.Module, nn.MultiheadAttention]:
-    ours = ns.MultiHeadAttention(d, h, bias=bias) if not bias else ns.MultiHeadAttention(d, h)
-    if not isinstance(ours, nn.Module):
-        raise CheckFailure(f"MultiHeadAttention({d}, {h}) should be an nn.Module, got {describe(ours)}.")
-    for name, shape in (("in_proj", (3 * d, d)), ("out_proj", (d, d))):
-        layer = getattr(ours, name, None)
-        if not isinstance(layer, nn.Linear) or tuple(layer.weight.shape) != shape:
-            raise CheckFailure(f"MultiHeadAttention({d}, {h}).{name} should be an nn.Linear with weight of shape {shape}, "
-                               f"got {describe(layer)}.", "Keep the __init__ that the notebook gives you.")
-    ref = nn.MultiheadAttention(d, h, bias=bias, batch_first=True)
-    g = torch.Generator().manual_seed(41)
-    with torch.no_grad():
-        for mine, theirs in ((ours.in_proj.weight, ref.in_proj_weight), (ours.out_proj.weight, ref.out_proj.weight)):
-            mine.copy_(torch.randn(mine.shape, generator=g) / math.sqrt(d)); theirs.copy_(mine)
-        if bias:
-            for mine, theirs in ((ours.in_proj.bias, ref.in_proj_bias), (ours.out_proj.bias, ref.out_proj.bias)):
-                mine.copy_(0.5 * torch.randn(mine.shape, generator=g)); theirs.copy_(mine)
-    return ours, ref
-
-
-def _forward(module: nn.Module, x: torch.Tensor, what: str, **kwargs: Any) -> torch.Tensor:
-    out = module(x, **kwargs)
-    expect_type(out, torch.Tensor, what, "forward returns one tensor: self.out_proj(merged heads).")
-    if tuple(out.shape) != tuple(x.shape):
-        raise CheckFailure(f"{what} should have the shape of x, {tuple(x.shape)}, got {tuple(out.shape)}.")
-    return out
-
-
-@lesson.exercise("MultiHeadAttention", points=3,
-                 hint="q, k, v = self.in_proj(x).split(d, dim=-1); split heads; attention with the mask; merge heads; "
-                      "self.out_proj.")
+@lesson.grading("MultiHeadAttention")
 def check_multi_head_attention(ns: Namespace) -> None:
     B, T, d, h = 2, 5, 12, 3
-    ours, ref = _make_pair(ns, d, h)
-    x = _randn(B, T, d, seed=42)
+    ours, ref = make_pair(ns, d, h)
+    x = randn(B, T, d, seed=42)
     weights = (ours.in_proj.weight.detach(), ours.in_proj.bias.detach(),
                ours.out_proj.weight.detach(), ours.out_proj.bias.detach())
     helpers = ["split_heads", "merge_heads", "attention", "masked_attention", "causal_mask"]
 
-    got = _forward(ours, x, "MultiHeadAttention(12, 3)(x) for x of shape (2, 5, 12)")
+    got = forward(ours, x, "MultiHeadAttention(12, 3)(x) for x of shape (2, 5, 12)")
     want, _ = ref(x, x, x, need_weights=False)
     if not _close(got, want):
         if _close(got, _mha_variant(x, *weights, h, split="wrong")) or \
@@ -499,7 +424,7 @@ def check_multi_head_attention(ns: Namespace) -> None:
 
     causal_blocked = torch.ones(T, T, dtype=torch.bool).triu(1)     # PyTorch's convention: True = blocked
     xg = x.clone().requires_grad_()
-    got = _forward(ours, xg, "MultiHeadAttention(12, 3)(x, causal=True)", causal=True)
+    got = forward(ours, xg, "MultiHeadAttention(12, 3)(x, causal=True)", causal=True)
     want_x = x.clone().requires_grad_()
     want, _ = ref(want_x, want_x, want_x, attn_mask=causal_blocked, need_weights=False)
     if not _close(got, want):
@@ -510,10 +435,10 @@ def check_multi_head_attention(ns: Namespace) -> None:
                             "with attn_mask = ~causal_mask(T) (PyTorch: True = blocked)",
                             "Build the mask with causal_mask(T) (True = may attend) and give it to attention."
                             + _helper_failure(ns, helpers))
-    g = _randn(B, T, d, seed=43)
+    g = randn(B, T, d, seed=43)
     params = [ours.in_proj.weight, ours.in_proj.bias, ours.out_proj.weight, ours.out_proj.bias]
     ref_params = [ref.in_proj_weight, ref.in_proj_bias, ref.out_proj.weight, ref.out_proj.bias]
-    got_grads = _grads((got * g).sum(), [xg, *params], "MultiHeadAttention(x, causal=True)")
+    got_grads = grads((got * g).sum(), [xg, *params], "MultiHeadAttention(x, causal=True)")
     want_grads = torch.autograd.grad((want * g).sum(), [want_x, *ref_params])
     for name, got_g, want_g in zip(["x", "in_proj.weight", "in_proj.bias", "out_proj.weight", "out_proj.bias"],
                                    got_grads, want_grads):
@@ -522,8 +447,8 @@ def check_multi_head_attention(ns: Namespace) -> None:
 
     with torch.no_grad():
         x2 = x.clone()
-        x2[:, 3:] = 10 * _randn(B, T - 3, d, seed=44)
-        out2 = _forward(ours, x2, "MultiHeadAttention(12, 3)(x, causal=True)", causal=True)
+        x2[:, 3:] = 10 * randn(B, T - 3, d, seed=44)
+        out2 = forward(ours, x2, "MultiHeadAttention(12, 3)(x, causal=True)", causal=True)
         if not torch.allclose(out2[:, :3], got[:, :3].detach(), atol=1e-6):
             raise CheckFailure("with causal=True, changing tokens 3 and 4 changed the outputs at positions 0 to 2: "
                                "information leaks from the future.", "Give causal_mask(T) to attention for every head.")
@@ -531,7 +456,7 @@ def check_multi_head_attention(ns: Namespace) -> None:
         lengths = torch.tensor([5, 2])
         pad = (torch.arange(T) < lengths[:, None])[:, None, :]        # ours: (B, 1, T), True = real key
         try:
-            got = _forward(ours, x, "MultiHeadAttention(12, 3)(x, mask=padding mask)", mask=pad)
+            got = forward(ours, x, "MultiHeadAttention(12, 3)(x, mask=padding mask)", mask=pad)
         except RuntimeError as error:
             raise CheckFailure(f"MultiHeadAttention(12, 3)(x, mask=m) with a padding mask m of shape (2, 1, 5) raised "
                                f"RuntimeError: {error}",
@@ -541,14 +466,14 @@ def check_multi_head_attention(ns: Namespace) -> None:
         expect_tensor_close(got, want, "MultiHeadAttention(12, 3)(x, mask=padding_mask([5, 2], 5)) compared with "
                             "nn.MultiheadAttention(key_padding_mask=...)",
                             "Give the mask an axis for the heads, mask.unsqueeze(-3), and pass it to attention.")
-        got = _forward(ours, x, "MultiHeadAttention(12, 3)(x, causal=True, mask=padding mask)", causal=True, mask=pad)
+        got = forward(ours, x, "MultiHeadAttention(12, 3)(x, causal=True, mask=padding mask)", causal=True, mask=pad)
         want, _ = ref(x, x, x, key_padding_mask=~pad[:, 0], attn_mask=causal_blocked, need_weights=False)
         expect_tensor_close(got, want, "MultiHeadAttention(12, 3)(x, causal=True, mask=padding_mask([5, 2], 5)) "
                             "compared with nn.MultiheadAttention", "Combine the two masks with &.")
 
-        ours, ref = _make_pair(ns, 8, 2, bias=False)
-        x = _randn(3, 4, 8, seed=45)
-        got = _forward(ours, x, "MultiHeadAttention(8, 2, bias=False)(x, causal=True)", causal=True)
+        ours, ref = make_pair(ns, 8, 2, bias=False)
+        x = randn(3, 4, 8, seed=45)
+        got = forward(ours, x, "MultiHeadAttention(8, 2, bias=False)(x, causal=True)", causal=True)
         want, _ = ref(x, x, x, attn_mask=torch.ones(4, 4, dtype=torch.bool).triu(1), need_weights=False)
         expect_tensor_close(got, want, "MultiHeadAttention(8, 2, bias=False)(x, causal=True) compared with "
                             "nn.MultiheadAttention(8, 2, bias=False)")
@@ -556,185 +481,3 @@ def check_multi_head_attention(ns: Namespace) -> None:
 
 # ---------------------------------------------------------------- mutants (known-buggy variants)
 
-lesson.mutant("softmax", "no max subtraction (overflows at 1e4)", "overflows", """
-def softmax(x, dim=-1):
-    e = torch.exp(x)
-    return e / e.sum(dim=dim, keepdim=True)
-""")
-lesson.mutant("softmax", "subtracts the max of the whole tensor", "each row's own max", """
-def softmax(x, dim=-1):
-    e = torch.exp(x - x.max())
-    return e / e.sum(dim=dim, keepdim=True)
-""")
-lesson.mutant("softmax", "ignores dim", "ignored `dim`", """
-def softmax(x, dim=-1):
-    e = torch.exp(x - x.amax(dim=-1, keepdim=True))
-    return e / e.sum(dim=-1, keepdim=True)
-""")
-lesson.mutant("softmax", "normalises over the whole tensor", "whole tensor", """
-def softmax(x, dim=-1):
-    e = torch.exp(x - x.amax(dim=dim, keepdim=True))
-    return e / e.sum()
-""")
-lesson.mutant("causal_mask", "excludes the diagonal", "attend to itself", """
-def causal_mask(T):
-    return torch.tril(torch.ones(T, T, dtype=torch.bool), diagonal=-1)
-""")
-lesson.mutant("causal_mask", "upper triangle (looks at the future)", "the future", """
-def causal_mask(T):
-    return torch.triu(torch.ones(T, T, dtype=torch.bool))
-""")
-lesson.mutant("causal_mask", "float instead of bool", "bool tensor", """
-def causal_mask(T):
-    return torch.tril(torch.ones(T, T))
-""")
-lesson.mutant("padding_mask", "off by one (<=)", "one key too many", """
-def padding_mask(lengths, T):
-    return (torch.arange(T) <= lengths[:, None])[:, None, :]
-""")
-lesson.mutant("padding_mask", "masks the queries instead of the keys", "masks the queries", """
-def padding_mask(lengths, T):
-    return (torch.arange(T) < lengths[:, None])[:, :, None]
-""")
-lesson.mutant("padding_mask", "no query axis", "missing the query axis", """
-def padding_mask(lengths, T):
-    return torch.arange(T) < lengths[:, None]
-""")
-lesson.mutant("attention", "no √d_k", "no √d_k", """
-def attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1)
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
-""")
-lesson.mutant("attention", "divides by d_k instead of √d_k", "instead of √d_k", """
-def attention(q, k, v, mask=None):
-    weights = torch.softmax(q @ k.transpose(-2, -1) / q.size(-1), dim=-1)
-    return weights @ v, weights
-""")
-lesson.mutant("attention", "softmax over the wrong axis", "wrong axis", """
-def attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = softmax(scores, dim=-2)
-    return weights @ v, weights
-""")
-lesson.mutant("attention", "k not transposed (square shapes)", "k was not transposed", """
-def attention(q, k, v, mask=None):
-    scores = q @ k / math.sqrt(q.size(-1))
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = softmax(scores, dim=-1)
-    return weights @ v, weights
-""")
-lesson.mutant("attention", "returns the weights only", "should return a tuple", """
-def attention(q, k, v, mask=None):
-    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.size(-1)), dim=-1)
-""")
-lesson.mutant("masked_attention", "mask applied after softmax", "the mask must be applied before softmax", """
-def attention(q, k, v, mask=None):
-    weights = softmax(q @ k.transpose(-2, -1) / math.sqrt(q.size(-1)), dim=-1)
-    if mask is not None:
-        weights = weights.masked_fill(~mask, 0.0)
-    return weights @ v, weights
-""")
-lesson.mutant("masked_attention", "mask ignored", "the mask was ignored", """
-def attention(q, k, v, mask=None):
-    weights = softmax(q @ k.transpose(-2, -1) / math.sqrt(q.size(-1)), dim=-1)
-    return weights @ v, weights
-""")
-lesson.mutant("masked_attention", "mask inverted (True = blocked)", "the mask is inverted", """
-def attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
-    if mask is not None:
-        scores = scores.masked_fill(mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)
-    return weights @ v, weights
-""")
-lesson.mutant("masked_attention", "NaN for a query that may attend to nothing", "may attend to nothing", """
-def attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
-""")
-lesson.mutant("masked_attention", "unstable softmax (no max subtraction)", "±1e4", """
-def attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    e = torch.exp(scores)
-    weights = e / e.sum(dim=-1, keepdim=True)
-    if mask is not None:
-        weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
-    return weights @ v, weights
-""")
-lesson.mutant("split_heads", "reshapes in the wrong dimension order", "wrong order", """
-def split_heads(x, n_heads):
-    B, T, d = x.shape
-    return x.view(B, n_heads, T, d // n_heads)
-""")
-lesson.mutant("split_heads", "interleaves the features", "in turn", """
-def split_heads(x, n_heads):
-    B, T, d = x.shape
-    return x.view(B, T, d // n_heads, n_heads).permute(0, 3, 1, 2)
-""")
-lesson.mutant("merge_heads", "reshapes without transposing back", "without moving the head axis back", """
-def merge_heads(x):
-    B, h, T, d_head = x.shape
-    return x.reshape(B, T, h * d_head)
-""")
-_MHA_HEAD = '''
-class MultiHeadAttention(nn.Module):
-    def __init__(self, d_model, n_heads, bias=True):
-        super().__init__()
-        self.n_heads = n_heads
-        self.in_proj = nn.Linear(d_model, 3 * d_model, bias=bias)
-        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
-
-    def forward(self, x, causal=False, mask=None):
-        B, T, d = x.shape
-        h = self.n_heads
-        q, k, v = self.in_proj(x).split(d, dim=-1)
-        if causal:
-            mask = causal_mask(T) if mask is None else mask & causal_mask(T)
-        if mask is not None:
-            mask = mask.unsqueeze(-3)
-'''
-lesson.mutant("MultiHeadAttention", "heads split by reshaping the wrong dimension order", "wrong order", _MHA_HEAD + """
-        q, k, v = (t.reshape(B, h, T, d // h) for t in (q, k, v))
-        out, _ = attention(q, k, v, mask)
-        return self.out_proj(out.transpose(1, 2).reshape(B, T, d))
-""")
-lesson.mutant("MultiHeadAttention", "no output projection", "without the output projection", _MHA_HEAD + """
-        q, k, v = (split_heads(t, h) for t in (q, k, v))
-        out, _ = attention(q, k, v, mask)
-        return merge_heads(out)
-""")
-lesson.mutant("MultiHeadAttention", "k, q, v order from in_proj", "[q | k | v]", _MHA_HEAD + """
-        q, k, v = (split_heads(t, h) for t in (k, q, v))
-        out, _ = attention(q, k, v, mask)
-        return self.out_proj(merge_heads(out))
-""")
-lesson.mutant("MultiHeadAttention", "causal flag ignored", "causal=True was ignored", """
-class MultiHeadAttention(nn.Module):
-    def __init__(self, d_model, n_heads, bias=True):
-        super().__init__()
-        self.n_heads = n_heads
-        self.in_proj = nn.Linear(d_model, 3 * d_model, bias=bias)
-        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
-
-    def forward(self, x, causal=False, mask=None):
-        q, k, v = (split_heads(t, self.n_heads) for t in self.in_proj(x).split(x.size(-1), dim=-1))
-        out, _ = attention(q, k, v, None if mask is None else mask.unsqueeze(-3))
-        return self.out_proj(merge_heads(out))
-""")
-lesson.mutant("MultiHeadAttention", "padding mask not given an axis for the heads", "mask.unsqueeze(-3)", _MHA_HEAD.replace(
-    "mask = mask.unsqueeze(-3)", "pass") + """
-        q, k, v = (split_heads(t, h) for t in (q, k, v))
-        out, _ = attention(q, k, v, mask)
-        return self.out_proj(merge_heads(out))
-""")

@@ -23,10 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from .feedback import describe, expect_tensor_close, expect_type
-from .registry import CheckFailure, Lesson, Namespace
+from ..feedback import describe, expect_tensor_close, expect_type
+from ..registry import CheckFailure, Namespace
 
-lesson = Lesson("10", "mamba", "Beyond attention: selective state spaces (Mamba)")
+from ..practice.lesson10 import lesson
 
 
 # ---------------------------------------------------------------- references
@@ -161,9 +161,7 @@ def _check_scan(ns: Namespace, name: str) -> None:
 
 # ---------------------------------------------------------------- exercises
 
-@lesson.exercise("discretize_zoh", points=2,
-                 hint="Ā = torch.linalg.matrix_exp(Δ A); B̄ = (ΔA)⁻¹ (Ā - I) Δ B, computed with "
-                      "torch.linalg.solve(Δ * A, (Ā - I) @ (Δ * B)).")
+@lesson.grading("discretize_zoh")
 def check_discretize_zoh(ns: Namespace) -> None:
     g = torch.Generator().manual_seed(0)
     for N, delta in [(3, 0.1), (4, 0.7), (1, 2.0)]:
@@ -203,8 +201,7 @@ def check_discretize_zoh(ns: Namespace) -> None:
         expect_tensor_close(B_bar, want_B, f"B_bar from {what}", lesson.get("discretize_zoh").hint, atol=1e-8)
 
 
-@lesson.exercise("ssm_recurrent", points=1,
-                 hint="x starts at zero; for each u_k: x = A_bar @ x + B_bar * u_k, then y_k = C @ x.")
+@lesson.grading("ssm_recurrent")
 def check_ssm_recurrent(ns: Namespace) -> None:
     g = torch.Generator().manual_seed(1)
     for N, L in [(3, 12), (1, 5), (4, 1)]:
@@ -225,18 +222,12 @@ def check_ssm_recurrent(ns: Namespace) -> None:
         expect_tensor_close(got.double(), want, what, atol=1e-5)
 
 
-@lesson.exercise("selective_scan_sequential", points=2,
-                 hint="Ā = exp(delta[..., None] * A) has shape (b, L, ED, N); B̄u = (delta * u)[..., None] * "
-                      "B[:, :, None]; loop over t: h = Ā[:, t] * h + B̄u[:, t], y_t = (h * C[:, t, None]).sum(-1); "
-                      "finally add D * u.")
+@lesson.grading("selective_scan_sequential")
 def check_selective_scan_sequential(ns: Namespace) -> None:
     _check_scan(ns, "selective_scan_sequential")
 
 
-@lesson.exercise("selective_scan_parallel", points=3,
-                 hint="Keep pairs (a, b) = (Ā, B̄u) along time. For k = 1, 2, 4, ... < L, combine every "
-                      "element t >= k with element t - k: b_t = a_t * b_(t-k) + b_t, a_t = a_t * a_(t-k). "
-                      "After the last round, b_t is h_t.")
+@lesson.grading("selective_scan_parallel")
 def check_selective_scan_parallel(ns: Namespace) -> None:
     _check_scan(ns, "selective_scan_parallel")
     # gradients, against mambapy's parallel scan (its own backward pass)
@@ -267,9 +258,7 @@ def check_selective_scan_parallel(ns: Namespace) -> None:
                            "operations (Hillis-Steele doubling, or Blelloch's up- and down-sweep).")
 
 
-@lesson.exercise("causal_conv1d", points=1,
-                 hint="Pad K - 1 zeros on the left of the time axis only, then F.conv1d(x, weight.unsqueeze(1), "
-                      "bias, groups=channels) on (b, channels, L).")
+@lesson.grading("causal_conv1d")
 def check_causal_conv1d(ns: Namespace) -> None:
     g = torch.Generator().manual_seed(2)
     for b, L, ch, K in [(2, 9, 5, 4), (1, 3, 2, 3), (2, 6, 3, 1)]:
@@ -317,11 +306,7 @@ def _ref_block(block: nn.Module, x: torch.Tensor, softplus: bool = True) -> torc
     return block.out_proj(y * F.silu(z))
 
 
-@lesson.exercise("MambaBlock", points=3,
-                 hint="in_proj -> (x, z); x = silu(causal_conv1d(x, conv1d.weight[:, 0], conv1d.bias)); "
-                      "x_proj(x) -> (Δ low-rank, B, C); Δ = softplus(dt_proj(Δ)); A = -exp(A_log); "
-                      "y = selective_scan_parallel(x, Δ, A, B, C, D); out_proj(y * silu(z)). "
-                      "If this fails but the scan and conv checks pass, look at the order of these steps.")
+@lesson.grading("MambaBlock")
 def check_mamba_block(ns: Namespace) -> None:
     from mambapy.mamba import MambaBlock, MambaConfig
 
@@ -376,110 +361,3 @@ def check_mamba_block(ns: Namespace) -> None:
 
 # ---------------------------------------------------------------- mutants (known-buggy variants)
 
-lesson.mutant("discretize_zoh", "uses B instead of Δ·B", "you used B instead of Δ·B", '''
-def discretize_zoh(A, B, delta):
-    dA = delta * A
-    A_bar = torch.linalg.matrix_exp(dA)
-    return A_bar, torch.linalg.solve(dA, (A_bar - torch.eye(A.shape[0], dtype=A.dtype)) @ B)
-''')
-lesson.mutant("discretize_zoh", "Euler instead of the matrix exponential", "Euler", '''
-def discretize_zoh(A, B, delta):
-    return torch.eye(A.shape[0], dtype=A.dtype) + delta * A, delta * B
-''')
-lesson.mutant("discretize_zoh", "elementwise exponential", "torch.linalg.matrix_exp", '''
-def discretize_zoh(A, B, delta):
-    dA = delta * A
-    A_bar = torch.exp(dA)
-    return A_bar, torch.linalg.solve(dA, (A_bar - torch.eye(A.shape[0], dtype=A.dtype)) @ (delta * B))
-''')
-lesson.mutant("ssm_recurrent", "resets the state every step", "reset every step", '''
-def ssm_recurrent(A_bar, B_bar, C, u):
-    return torch.stack([C @ (B_bar * u_k) for u_k in u])
-''')
-lesson.mutant("ssm_recurrent", "reads the output before the update", "one step late", '''
-def ssm_recurrent(A_bar, B_bar, C, u):
-    x = torch.zeros_like(B_bar)
-    ys = []
-    for u_k in u:
-        ys.append(C @ x)
-        x = A_bar @ x + B_bar * u_k
-    return torch.stack(ys)
-''')
-lesson.mutant("selective_scan_sequential", "uses B instead of Δ·B", "instead of Δ·B", '''
-def selective_scan_sequential(u, delta, A, B, C, D):
-    A_bar = torch.exp(delta.unsqueeze(-1) * A)
-    Bu = u.unsqueeze(-1) * B.unsqueeze(2)
-    h = torch.zeros_like(A_bar[:, 0])
-    ys = []
-    for t in range(u.shape[1]):
-        h = A_bar[:, t] * h + Bu[:, t]
-        ys.append((h * C[:, t].unsqueeze(1)).sum(-1))
-    return torch.stack(ys, dim=1) + D * u
-''')
-lesson.mutant("selective_scan_sequential", "resets its state every step", "resets the state every step", '''
-def selective_scan_sequential(u, delta, A, B, C, D):
-    Bu = (delta * u).unsqueeze(-1) * B.unsqueeze(2)
-    ys = [(Bu[:, t] * C[:, t].unsqueeze(1)).sum(-1) for t in range(u.shape[1])]
-    return torch.stack(ys, dim=1) + D * u
-''')
-lesson.mutant("selective_scan_sequential", "forgets D", "skip term", '''
-_solution_selective_scan_sequential = selective_scan_sequential
-def selective_scan_sequential(u, delta, A, B, C, D):
-    return _solution_selective_scan_sequential(u, delta, A, B, C, D) - D * u
-''')
-lesson.mutant("selective_scan_parallel", "resets its state every step", "resets the state every step", '''
-def selective_scan_parallel(u, delta, A, B, C, D):
-    Bu = (delta * u).unsqueeze(-1) * B.unsqueeze(2)
-    return (Bu * C.unsqueeze(2)).sum(-1) + D * u
-''')
-lesson.mutant("selective_scan_parallel", "combines a pair in the wrong order", "wrong element of the pair", '''
-def selective_scan_parallel(u, delta, A, B, C, D):
-    a = torch.exp(delta.unsqueeze(-1) * A)
-    b = (delta * u).unsqueeze(-1) * B.unsqueeze(2)
-    k = 1
-    while k < u.shape[1]:
-        b = torch.cat([b[:, :k], a[:, :-k] * b[:, k:] + b[:, :-k]], 1)
-        a = torch.cat([a[:, :k], a[:, k:] * a[:, :-k]], 1)
-        k *= 2
-    return (b * C.unsqueeze(2)).sum(-1) + D * u
-''')
-lesson.mutant("selective_scan_parallel", "is the sequential loop in disguise", "still loops over time", '''
-def selective_scan_parallel(u, delta, A, B, C, D):
-    return selective_scan_sequential(u, delta, A, B, C, D)
-''')
-lesson.mutant("causal_conv1d", "pads on the right: not causal", "not causal", '''
-def causal_conv1d(x, weight, bias):
-    K = weight.shape[1]
-    x = F.pad(x.transpose(1, 2), (0, K - 1))
-    return F.conv1d(x, weight.unsqueeze(1), bias, groups=weight.shape[0]).transpose(1, 2)
-''')
-lesson.mutant("causal_conv1d", "flips the kernel", "reversed", '''
-def causal_conv1d(x, weight, bias):
-    K = weight.shape[1]
-    x = F.pad(x.transpose(1, 2), (K - 1, 0))
-    return F.conv1d(x, weight.flip(-1).unsqueeze(1), bias, groups=weight.shape[0]).transpose(1, 2)
-''')
-lesson.mutant("MambaBlock", "Δ not passed through softplus", "not passed through softplus", '''
-class MambaBlock(MambaBlock):
-    def forward(self, x):
-        x, z = self.in_proj(x).chunk(2, dim=-1)
-        x = F.silu(causal_conv1d(x, self.conv1d.weight[:, 0], self.conv1d.bias))
-        delta, B, C = self.x_proj(x).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
-        delta = self.dt_proj(delta)
-        y = selective_scan_parallel(x, delta, -torch.exp(self.A_log), B, C, self.D)
-        return self.out_proj(y * F.silu(z))
-''')
-lesson.mutant("MambaBlock", "conv with padding on both sides: not causal", "not causal", '''
-class MambaBlock(MambaBlock):
-    def forward(self, x):
-        L = x.shape[1]
-        x, z = self.in_proj(x).chunk(2, dim=-1)
-        K = self.conv1d.weight.shape[-1]
-        x = F.conv1d(x.transpose(1, 2), self.conv1d.weight, self.conv1d.bias, padding=K - 1,
-                     groups=x.shape[-1])[..., K - 1:K - 1 + L].transpose(1, 2)
-        x = F.silu(x)
-        delta, B, C = self.x_proj(x).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
-        delta = F.softplus(self.dt_proj(delta))
-        y = selective_scan_parallel(x, delta, -torch.exp(self.A_log), B, C, self.D)
-        return self.out_proj(y * F.silu(z))
-''')

@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .feedback import describe, expect_tensor_close, expect_type
-from .registry import CheckFailure, Lesson, Namespace
+from ..feedback import describe, expect_tensor_close, expect_type
+from ..registry import CheckFailure, Namespace
 
-lesson = Lesson("09", "interpretability", "Looking inside: attention patterns and induction heads")
+from ..practice.lesson09 import lesson
 
 
 # ---------------------------------------------------------------- tiny models built here
@@ -156,10 +156,7 @@ def _logits(model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
 
 # ---------------------------------------------------------------- exercises
 
-@lesson.exercise("record_attention", points=2,
-                 hint="Register a forward hook on every model.transformer.h[i].attn; in the hook, recompute "
-                      "q and k from args[0] with module.c_attn, scale by 1/sqrt(head size), mask the future, "
-                      "softmax; remove the hooks in a `finally`.")
+@lesson.grading("record_attention")
 def check_record_attention(ns: Namespace) -> None:
     torch.manual_seed(0)
     model = _TinyGPT(n_layer=2, n_head=3, n_embd=12)
@@ -212,9 +209,7 @@ def check_record_attention(ns: Namespace) -> None:
                            "Use the input the attention module received (args[0] of the hook).")
 
 
-@lesson.exercise("record_residual_stream", points=1,
-                 hint="A forward pre-hook on block 0 sees the embeddings (args[0]); a forward hook on every "
-                      "block sees its output. Stack the n_layer + 1 tensors.")
+@lesson.grading("record_residual_stream")
 def check_record_residual_stream(ns: Namespace) -> None:
     model = _TinyGPT(n_layer=3, n_head=2, n_embd=8, seed=4)
     idx = torch.randint(0, 11, (2, 7), generator=torch.Generator().manual_seed(2))
@@ -240,9 +235,7 @@ def check_record_residual_stream(ns: Namespace) -> None:
                         "Entry 0 is the embeddings, entry i + 1 the output of block i.")
 
 
-@lesson.exercise("repeated_random_tokens", points=1,
-                 hint="torch.Generator().manual_seed(seed); torch.randint(1, vocab_size, (batch, seq_len), "
-                      "generator=g); then torch.cat([BOS column, tokens, tokens], dim=1).")
+@lesson.grading("repeated_random_tokens")
 def check_repeated_random_tokens(ns: Namespace) -> None:
     got = ns.repeated_random_tokens(64, 10, 7, seed=3)
     expect_type(got, torch.Tensor, "repeated_random_tokens(64, 10, 7, seed=3)")
@@ -273,8 +266,7 @@ def check_repeated_random_tokens(ns: Namespace) -> None:
         raise CheckFailure("seed=3 and seed=4 returned the same tokens: use the seed.")
 
 
-@lesson.exercise("per_position_loss", points=1,
-                 hint="F.cross_entropy(logits[:, :-1].transpose(1, 2), idx[:, 1:], reduction='none').")
+@lesson.grading("per_position_loss")
 def check_per_position_loss(ns: Namespace) -> None:
     g = torch.Generator().manual_seed(5)
     logits = torch.randn(3, 6, 5, generator=g)
@@ -318,9 +310,7 @@ def _patterns_known(T: int = 13, S: int = 6, B: int = 2) -> tuple[torch.Tensor, 
     return p, prev, ind
 
 
-@lesson.exercise("previous_token_score", points=1,
-                 hint="pattern.diagonal(offset=-1, dim1=-2, dim2=-1) is the attention from each position t to "
-                      "t - 1; average it over the batch and the positions.")
+@lesson.grading("previous_token_score")
 def check_previous_token_score(ns: Namespace) -> None:
     p, prev, _ = _patterns_known()
     got = ns.previous_token_score(p.clone())
@@ -345,10 +335,7 @@ def check_previous_token_score(ns: Namespace) -> None:
                         "previous_token_score of a random pattern", atol=1e-5)
 
 
-@lesson.exercise("induction_score", points=2,
-                 hint="The repeated block is the last 2 * seq_len positions. A query q in the second copy "
-                      "(q = T - seq_len .. T - 1) should attend to key q - seq_len + 1: the token *after* the "
-                      "previous occurrence of its own token.")
+@lesson.grading("induction_score")
 def check_induction_score(ns: Namespace) -> None:
     for T, S in [(13, 6), (12, 6)]:  # with and without a BOS token in front
         p, _, ind = _patterns_known(T, S)
@@ -373,10 +360,7 @@ def check_induction_score(ns: Namespace) -> None:
                             "induction, duplicate-token)", atol=1e-5)
 
 
-@lesson.exercise("ablate_head", points=2,
-                 hint="Register a forward *pre*-hook on model.transformer.h[layer].attn.c_proj that returns its "
-                      "input with channels head*hs .. (head+1)*hs - 1 set to zero (hs = c_proj.in_features // "
-                      "n_head); yield; remove the hook in `finally`.")
+@lesson.grading("ablate_head")
 def check_ablate_head(ns: Namespace) -> None:
     model = _TinyGPT(n_layer=2, n_head=3, n_embd=12, seed=7)
     idx = torch.randint(0, 11, (2, 8), generator=torch.Generator().manual_seed(3))
@@ -419,10 +403,7 @@ def check_ablate_head(ns: Namespace) -> None:
                            "Put handle.remove() in a `finally:` around the `yield`.")
 
 
-@lesson.exercise("ov_circuit", points=2,
-                 hint="W_E = wte.weight (V, C); W_V^h = the rows 2C + h*hs .. 2C + (h+1)*hs of c_attn.weight, "
-                      "transposed (C, hs); W_O^h = the columns h*hs .. (h+1)*hs of c_proj.weight, transposed "
-                      "(hs, C); W_U = lm_head.weight.T (C, V).")
+@lesson.grading("ov_circuit")
 def check_ov_circuit(ns: Namespace) -> None:
     model = _TinyGPT(vocab=9, n_layer=2, n_head=3, n_embd=12, norm=False, bias=False, seed=11)
     C, hs = 12, 4
@@ -476,148 +457,3 @@ def check_ov_circuit(ns: Namespace) -> None:
 
 # ---------------------------------------------------------------- mutants (known-buggy variants)
 
-lesson.mutant("record_attention", "returns the pre-softmax scores", "pre-softmax scores", '''
-def record_attention(model, idx):
-    patterns = []
-    def hook(module, args, output):
-        x = args[0]
-        B, T, C = x.shape
-        q, k, _ = module.c_attn(x).split(C, dim=2)
-        q, k = (t.view(B, T, module.n_head, C // module.n_head).transpose(1, 2) for t in (q, k))
-        scores = q @ k.transpose(-2, -1) / math.sqrt(C // module.n_head)
-        future = torch.ones(T, T, dtype=torch.bool).triu(1)
-        patterns.append(scores.masked_fill(future, float("-inf")))
-    handles = [block.attn.register_forward_hook(hook) for block in model.transformer.h]
-    try:
-        with torch.no_grad():
-            model(idx)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return patterns
-''')
-lesson.mutant("record_attention", "forgets the causal mask", "attends to future positions", '''
-def record_attention(model, idx):
-    patterns = []
-    def hook(module, args, output):
-        x = args[0]
-        B, T, C = x.shape
-        q, k, _ = module.c_attn(x).split(C, dim=2)
-        q, k = (t.view(B, T, module.n_head, C // module.n_head).transpose(1, 2) for t in (q, k))
-        patterns.append((q @ k.transpose(-2, -1) / math.sqrt(C // module.n_head)).softmax(-1))
-    handles = [block.attn.register_forward_hook(hook) for block in model.transformer.h]
-    with torch.no_grad():
-        model(idx)
-    for handle in handles:
-        handle.remove()
-    return patterns
-''')
-lesson.mutant("record_attention", "never removes its hooks", "hooks were still attached", '''
-_solution_record_attention = record_attention
-def record_attention(model, idx):
-    out = _solution_record_attention(model, idx)
-    model.transformer.h[0].attn.register_forward_hook(lambda m, a, o: None)
-    return out
-''')
-lesson.mutant("record_residual_stream", "forgets the embeddings", "but not the embeddings", '''
-def record_residual_stream(model, idx):
-    stream = []
-    handles = [b.register_forward_hook(lambda m, a, o: stream.append(o)) for b in model.transformer.h]
-    try:
-        with torch.no_grad():
-            model(idx)
-    finally:
-        for h in handles:
-            h.remove()
-    return torch.stack(stream)
-''')
-lesson.mutant("record_residual_stream", "records block inputs instead of outputs", "the 3 block inputs", '''
-def record_residual_stream(model, idx):
-    stream = []
-    handles = [b.register_forward_pre_hook(lambda m, a: stream.append(a[0])) for b in model.transformer.h]
-    try:
-        with torch.no_grad():
-            model(idx)
-    finally:
-        for h in handles:
-            h.remove()
-    return torch.stack(stream)
-''')
-lesson.mutant("repeated_random_tokens", "draws the second half afresh", "not a copy", '''
-def repeated_random_tokens(batch, seq_len, vocab_size, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    first = torch.randint(1, vocab_size, (batch, seq_len), generator=g)
-    second = torch.randint(1, vocab_size, (batch, seq_len), generator=g)
-    return torch.cat([torch.full((batch, 1), BOS), first, second], dim=1)
-''')
-lesson.mutant("repeated_random_tokens", "uses the global generator", "same seed returned different", '''
-def repeated_random_tokens(batch, seq_len, vocab_size, seed=0):
-    first = torch.randint(1, vocab_size, (batch, seq_len))
-    return torch.cat([torch.full((batch, 1), BOS), first, first], dim=1)
-''')
-lesson.mutant("per_position_loss", "forgets to shift the targets", "against token t itself", '''
-def per_position_loss(logits, idx):
-    return F.cross_entropy(logits.transpose(1, 2), idx, reduction="none")
-''')
-lesson.mutant("per_position_loss", "averages the losses", "reduction='none'", '''
-def per_position_loss(logits, idx):
-    return F.cross_entropy(logits[:, :-1].transpose(1, 2), idx[:, 1:])
-''')
-lesson.mutant("previous_token_score", "reads the diagonal", "not of the sub-diagonal", '''
-def previous_token_score(pattern):
-    return pattern.diagonal(dim1=-2, dim2=-1).mean(dim=(0, -1))
-''')
-lesson.mutant("induction_score", "attends to the previous occurrence itself", "off by one", '''
-def induction_score(pattern, seq_len):
-    T = pattern.shape[-1]
-    query = torch.arange(T - seq_len, T)
-    return pattern[:, :, query, query - seq_len].mean(dim=(0, -1))
-''')
-lesson.mutant("ablate_head", "zeroes strided channels", "every n_head-th channel", '''
-@contextmanager
-def ablate_head(model, layer, head):
-    attn = model.transformer.h[layer].attn
-    def zero_head(module, args):
-        z = args[0].clone()
-        B, T, C = z.shape
-        z = z.view(B, T, C // attn.n_head, attn.n_head)
-        z[..., head] = 0
-        return (z.view(B, T, C),)
-    handle = attn.c_proj.register_forward_pre_hook(zero_head)
-    try:
-        yield
-    finally:
-        handle.remove()
-''')
-lesson.mutant("ablate_head", "forgets to remove the hook", "still ablated", '''
-@contextmanager
-def ablate_head(model, layer, head):
-    attn = model.transformer.h[layer].attn
-    hs = attn.c_proj.in_features // attn.n_head
-    def zero_head(module, args):
-        z = args[0].clone()
-        z[..., head * hs:(head + 1) * hs] = 0
-        return (z,)
-    attn.c_proj.register_forward_pre_hook(zero_head)
-    yield
-''')
-lesson.mutant("ov_circuit", "uses the query weights", "used the query weights", '''
-def ov_circuit(model, layer, head):
-    attn = model.transformer.h[layer].attn
-    C = attn.c_proj.in_features
-    hs = C // attn.n_head
-    rows = slice(head * hs, (head + 1) * hs)
-    W_Q = attn.c_attn.weight[:C][rows].T
-    W_O = attn.c_proj.weight[:, rows].T
-    return (model.transformer.wte.weight @ W_Q @ W_O @ model.lm_head.weight.T).detach()
-''')
-lesson.mutant("ov_circuit", "takes rows of c_proj", "*rows* of c_proj.weight", '''
-def ov_circuit(model, layer, head):
-    attn = model.transformer.h[layer].attn
-    C = attn.c_proj.in_features
-    hs = C // attn.n_head
-    rows = slice(head * hs, (head + 1) * hs)
-    W_V = attn.c_attn.weight[2 * C:][rows].T
-    W_O = attn.c_proj.weight[rows, :]
-    return (model.transformer.wte.weight @ W_V @ W_O @ model.lm_head.weight.T).detach()
-''')

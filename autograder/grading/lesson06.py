@@ -30,10 +30,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .feedback import describe
-from .registry import CheckFailure, Lesson, Namespace
+from ..feedback import describe
+from ..registry import CheckFailure, Namespace
 
-lesson = Lesson("06", "transformer_by_hand", "Transformer by hand")
+from ..practice.lesson06 import lesson
 
 T, VOCAB_SIZE, D_MODEL, D_FF = 4, 5, 4, 4
 D_K = D_MODEL                      # one head, so d_k = d_model = 4 and sqrt(d_k) = 2 exactly
@@ -591,7 +591,7 @@ def _call(ns: Namespace, fn: str) -> tuple[dict, dict, dict]:
 
 # ---------------------------------------------------------------- exercises
 
-@lesson.exercise("embed", points=1)
+@lesson.grading("embed")
 def check_embed(ns: Namespace) -> None:
     p, s, got = _call(ns, "embed")
     _compare("embed", p, "one_hot", got["one_hot"], s["one_hot"], (
@@ -606,7 +606,7 @@ def check_embed(ns: Namespace) -> None:
          "Without P the model cannot tell positions apart: add P[t] to row t."),))
 
 
-@lesson.exercise("qkv", points=1)
+@lesson.grading("qkv")
 def check_qkv(ns: Namespace) -> None:
     p, s, got = _call(ns, "qkv")
     for name, W in (("Q", "W_q"), ("K", "W_k"), ("V", "W_v")):
@@ -617,7 +617,7 @@ def check_qkv(ns: Namespace) -> None:
              f"{name}[i][j] = row i of X · column j of {W} (read {W} down a column)."),))
 
 
-@lesson.exercise("attention_scores", points=2)
+@lesson.grading("attention_scores")
 def check_attention_scores(ns: Namespace) -> None:
     p, s, got = _call(ns, "attention_scores")
     Q, K, scores = s["Q"], s["K"], s["scores"]
@@ -633,7 +633,7 @@ def check_attention_scores(ns: Namespace) -> None:
          "The scale is 1/√d_k: √4 = 2."),))
 
 
-@lesson.exercise("mask_and_softmax", points=2)
+@lesson.grading("mask_and_softmax")
 def check_mask_and_softmax(ns: Namespace) -> None:
     p, s, got = _call(ns, "mask_and_softmax")
     scaled, masked = s["scaled"], s["masked"]
@@ -661,7 +661,7 @@ def check_mask_and_softmax(ns: Namespace) -> None:
          "the softmax used the unscaled scores.", "Use the scaled (÷2) and masked scores."),))
 
 
-@lesson.exercise("attention_output", points=2)
+@lesson.grading("attention_output")
 def check_attention_output(ns: Namespace) -> None:
     p, s, got = _call(ns, "attention_output")
     _compare("attention_output", p, "attn_out", got["attn_out"], s["attn_out"], (
@@ -679,7 +679,7 @@ def check_attention_output(ns: Namespace) -> None:
          "X = one_hot·E + P."),))
 
 
-@lesson.exercise("layer_norm", points=2)
+@lesson.grading("layer_norm")
 def check_layer_norm(ns: Namespace) -> None:
     p, s, got = _call(ns, "layer_norm")
     R = s["resid1"]
@@ -704,7 +704,7 @@ def check_layer_norm(ns: Namespace) -> None:
          "normed = (x - mean) / √(var + ε)."),))
 
 
-@lesson.exercise("feed_forward", points=2)
+@lesson.grading("feed_forward")
 def check_feed_forward(ns: Namespace) -> None:
     p, s, got = _call(ns, "feed_forward")
     no_bias = _relu(_mm(s["normed"], p["W_1"]))
@@ -723,9 +723,7 @@ def check_feed_forward(ns: Namespace) -> None:
         (_add(s["X"], s["ffn_out"]), "you added X; the FFN's input here is normed.", "resid2 = normed + ffn_out."),))
 
 
-@lesson.exercise("hand_vs_machine", points=3,
-                 hint="Build X with nn.Embedding and P; run q, k, v, attention with is_causal=True, W_o, the "
-                      "residual, nn.LayerNorm(4), the FFN and the second residual, all in torch.")
+@lesson.grading("hand_vs_machine")
 def check_hand_vs_machine(ns: Namespace) -> None:
     import torch
 
@@ -782,146 +780,4 @@ def _torch_reference(p: dict[str, Any]) -> list[list[float]]:
 
 # ---------------------------------------------------------------- mutants (known-buggy variants)
 
-def _wrap(fn: str, args: str, body: str) -> str:
-    """A mutant that runs the solution's function and then breaks one of its steps."""
-    return f"_good_{fn} = {fn}\ndef {fn}({args}):\n" + "\n".join("    " + ln for ln in body.strip().splitlines())
 
-
-lesson.mutant("embed", "one-hot transposed", "transposed", _wrap("embed", "ids, E, P", """
-one_hot, tok, X = _good_embed(ids, E, P)
-return [list(c) for c in zip(*one_hot)], tok, X
-"""))
-lesson.mutant("embed", "positions forgotten", "positional rows were not added", _wrap("embed", "ids, E, P", """
-one_hot, tok, X = _good_embed(ids, E, P)
-return one_hot, tok, tok
-"""))
-lesson.mutant("embed", "lookup by position", "look tokens up by id", _wrap("embed", "ids, E, P", """
-one_hot, tok, X = _good_embed(ids, E, P)
-tok = [list(E[t]) for t in range(len(ids))]
-return one_hot, tok, [[a + b for a, b in zip(r, q)] for r, q in zip(tok, P)]
-"""))
-lesson.mutant("qkv", "W times X", "wrong order", _wrap("qkv", "X, W_q, W_k, W_v", """
-Q, K, V = _good_qkv(X, W_q, W_k, W_v)
-Q = [[sum(a * b for a, b in zip(r, c)) for c in zip(*X)] for r in W_q]
-return Q, K, V
-"""))
-lesson.mutant("qkv", "rows of W used as columns", "rows of W_k", _wrap("qkv", "X, W_q, W_k, W_v", """
-Q, K, V = _good_qkv(X, W_q, W_k, W_v)
-K = [[sum(a * b for a, b in zip(r, c)) for c in W_k] for r in X]
-return Q, K, V
-"""))
-lesson.mutant("attention_scores", "K not transposed", "K not transposed", _wrap("attention_scores", "Q, K", """
-scores = [[sum(a * b for a, b in zip(r, c)) for c in zip(*K)] for r in Q]
-return scores, [[s / 2 for s in row] for row in scores]
-"""))
-lesson.mutant("attention_scores", "scores transposed", "the transpose", _wrap("attention_scores", "Q, K", """
-scores, scaled = _good_attention_scores(Q, K)
-scores = [list(c) for c in zip(*scores)]
-return scores, [[s / 2 for s in row] for row in scores]
-"""))
-lesson.mutant("attention_scores", "no scaling", "did not scale", _wrap("attention_scores", "Q, K", """
-scores, scaled = _good_attention_scores(Q, K)
-return scores, scores
-"""))
-lesson.mutant("attention_scores", "divided by d_k", "instead of √d_k", _wrap("attention_scores", "Q, K", """
-scores, scaled = _good_attention_scores(Q, K)
-return scores, [[s / 4 for s in row] for row in scores]
-"""))
-lesson.mutant("mask_and_softmax", "mask applied after softmax", "after softmax", _wrap("mask_and_softmax", "scaled", """
-masked, hard, weights = _good_mask_and_softmax(scaled)
-import math
-rows = []
-for i, row in enumerate(scaled):
-    e = [math.exp(x - max(row)) for x in row]
-    rows.append([round(v / sum(e), 2) if j <= i else 0.0 for j, v in enumerate(e)])
-return masked, hard, rows
-"""))
-lesson.mutant("mask_and_softmax", "mask on the wrong triangle", "wrong triangle", _wrap("mask_and_softmax", "scaled", """
-masked, hard, weights = _good_mask_and_softmax(scaled)
-return [[float('-inf') if j < i else x for j, x in enumerate(r)] for i, r in enumerate(scaled)], hard, weights
-"""))
-lesson.mutant("mask_and_softmax", "mask with zeros", "Use float('-inf')", _wrap("mask_and_softmax", "scaled", """
-masked, hard, weights = _good_mask_and_softmax(scaled)
-return [[0 if j > i else x for j, x in enumerate(r)] for i, r in enumerate(scaled)], hard, weights
-"""))
-lesson.mutant("mask_and_softmax", "hardmax ties to the first", "ties share", _wrap("mask_and_softmax", "scaled", """
-masked, hard, weights = _good_mask_and_softmax(scaled)
-hard = [[1 if j == row.index(max(row)) else 0 for j in range(len(row))] for row in masked]
-return masked, hard, weights
-"""))
-lesson.mutant("mask_and_softmax", "softmax over columns", "normalised the columns", _wrap("mask_and_softmax", "scaled", """
-masked, hard, weights = _good_mask_and_softmax(scaled)
-import math
-cols = [list(c) for c in zip(*masked)]
-out = []
-for c in cols:
-    e = [math.exp(x - max(c)) for x in c]
-    out.append([round(v / sum(e), 2) for v in e])
-return masked, hard, [list(r) for r in zip(*out)]
-"""))
-lesson.mutant("attention_output", "residual forgotten", "residual connection (adding X) was forgotten",
-              _wrap("attention_output", "weights, V, W_o, X", """
-attn_out, proj, resid1 = _good_attention_output(weights, V, W_o, X)
-return attn_out, proj, proj
-"""))
-lesson.mutant("attention_output", "weights transposed", "weights transposed", _wrap("attention_output", "weights, V, W_o, X", """
-wt = [list(c) for c in zip(*weights)]
-return _good_attention_output(wt, V, W_o, X)
-"""))
-lesson.mutant("attention_output", "projection forgotten", "output projection W_o was forgotten",
-              _wrap("attention_output", "weights, V, W_o, X", """
-attn_out, proj, resid1 = _good_attention_output(weights, V, W_o, X)
-return attn_out, attn_out, [[a + b for a, b in zip(r, q)] for r, q in zip(X, attn_out)]
-"""))
-lesson.mutant("layer_norm", "unbiased variance", "unbiased", _wrap("layer_norm", "resid1", """
-mean, var, normed = _good_layer_norm(resid1)
-n = len(resid1[0])
-var = [v * n / (n - 1) for v in var]
-return mean, var, [[round((x - m) / (v + 1e-5) ** 0.5, 2) for x in r] for r, m, v in zip(resid1, mean, var)]
-"""))
-lesson.mutant("layer_norm", "unbiased std only in normed", "unbiased standard deviation", _wrap("layer_norm", "resid1", """
-mean, var, normed = _good_layer_norm(resid1)
-return mean, var, [[round((x - m) / (v * 4 / 3) ** 0.5, 2) for x in r] for r, m, v in zip(resid1, mean, var)]
-"""))
-lesson.mutant("layer_norm", "mean over tokens", "averaged over the tokens", _wrap("layer_norm", "resid1", """
-mean, var, normed = _good_layer_norm(resid1)
-return [sum(c) / len(c) for c in zip(*resid1)], var, normed
-"""))
-lesson.mutant("layer_norm", "divides by the variance", "instead of the standard deviation", _wrap("layer_norm", "resid1", """
-mean, var, normed = _good_layer_norm(resid1)
-return mean, var, [[round((x - m) / (v + 1e-5), 2) for x in r] for r, m, v in zip(resid1, mean, var)]
-"""))
-lesson.mutant("feed_forward", "ReLU missing", "ReLU is missing", _wrap("feed_forward", "normed, W_1, b_1, W_2", """
-pre = [[sum(a * b for a, b in zip(r, c)) + bias for c, bias in zip(zip(*W_1), b_1)] for r in normed]
-out = [[sum(a * b for a, b in zip(r, c)) for c in zip(*W_2)] for r in pre]
-return pre, out, [[a + b for a, b in zip(r, q)] for r, q in zip(normed, out)]
-"""))
-lesson.mutant("feed_forward", "bias forgotten", "bias b_1 was not added", _wrap("feed_forward", "normed, W_1, b_1, W_2", """
-return _good_feed_forward(normed, W_1, [0] * len(b_1), W_2)
-"""))
-lesson.mutant("feed_forward", "second residual forgotten", "second residual connection was forgotten",
-              _wrap("feed_forward", "normed, W_1, b_1, W_2", """
-hidden, out, resid2 = _good_feed_forward(normed, W_1, b_1, W_2)
-return hidden, out, out
-"""))
-lesson.mutant("hand_vs_machine", "no causal mask", "causal mask is missing", """
-def machine_forward(p):
-    t = lambda M: torch.tensor(M, dtype=torch.float32)
-    x = t(p["E"])[torch.tensor(p["ids"])] + t(p["P"])
-    q, k, v = x @ t(p["W_q"]), x @ t(p["W_k"]), x @ t(p["W_v"])
-    attn = torch.softmax(q @ k.T / 2, dim=-1) @ v
-    h = nn.LayerNorm(4)(x + attn @ t(p["W_o"]))
-    return (h + torch.relu(h @ t(p["W_1"]) + t(p["b_1"])) @ t(p["W_2"])).detach()
-""")
-lesson.mutant("hand_vs_machine", "weights copied untransposed", "copy W.T", """
-_good_machine_forward = machine_forward
-def machine_forward(p):
-    q = dict(p)
-    for k in ("W_q", "W_k", "W_v", "W_o", "W_1", "W_2"):
-        q[k] = [list(c) for c in zip(*p[k])]
-    return _good_machine_forward(q)
-""")
-lesson.mutant("hand_vs_machine", "returns a list", "should return a torch.Tensor", """
-def machine_forward(p):
-    return [[0.0] * 4 for _ in range(4)]
-""")

@@ -1,0 +1,149 @@
+"""Lesson 06 test data: known-wrong answers (mutants) that the checks must catch, each with its
+own message, and correct answers written differently (alternatives) that they must accept."""
+
+from __future__ import annotations
+
+from ..practice.lesson06 import lesson
+
+def _wrap(fn: str, args: str, body: str) -> str:
+    """A mutant that runs the solution's function and then breaks one of its steps."""
+    return f"_good_{fn} = {fn}\ndef {fn}({args}):\n" + "\n".join("    " + ln for ln in body.strip().splitlines())
+
+lesson.mutant("embed", "one-hot transposed", "transposed", _wrap("embed", "ids, E, P", """
+one_hot, tok, X = _good_embed(ids, E, P)
+return [list(c) for c in zip(*one_hot)], tok, X
+"""))
+lesson.mutant("embed", "positions forgotten", "positional rows were not added", _wrap("embed", "ids, E, P", """
+one_hot, tok, X = _good_embed(ids, E, P)
+return one_hot, tok, tok
+"""))
+lesson.mutant("embed", "lookup by position", "look tokens up by id", _wrap("embed", "ids, E, P", """
+one_hot, tok, X = _good_embed(ids, E, P)
+tok = [list(E[t]) for t in range(len(ids))]
+return one_hot, tok, [[a + b for a, b in zip(r, q)] for r, q in zip(tok, P)]
+"""))
+lesson.mutant("qkv", "W times X", "wrong order", _wrap("qkv", "X, W_q, W_k, W_v", """
+Q, K, V = _good_qkv(X, W_q, W_k, W_v)
+Q = [[sum(a * b for a, b in zip(r, c)) for c in zip(*X)] for r in W_q]
+return Q, K, V
+"""))
+lesson.mutant("qkv", "rows of W used as columns", "rows of W_k", _wrap("qkv", "X, W_q, W_k, W_v", """
+Q, K, V = _good_qkv(X, W_q, W_k, W_v)
+K = [[sum(a * b for a, b in zip(r, c)) for c in W_k] for r in X]
+return Q, K, V
+"""))
+lesson.mutant("attention_scores", "K not transposed", "K not transposed", _wrap("attention_scores", "Q, K", """
+scores = [[sum(a * b for a, b in zip(r, c)) for c in zip(*K)] for r in Q]
+return scores, [[s / 2 for s in row] for row in scores]
+"""))
+lesson.mutant("attention_scores", "scores transposed", "the transpose", _wrap("attention_scores", "Q, K", """
+scores, scaled = _good_attention_scores(Q, K)
+scores = [list(c) for c in zip(*scores)]
+return scores, [[s / 2 for s in row] for row in scores]
+"""))
+lesson.mutant("attention_scores", "no scaling", "did not scale", _wrap("attention_scores", "Q, K", """
+scores, scaled = _good_attention_scores(Q, K)
+return scores, scores
+"""))
+lesson.mutant("attention_scores", "divided by d_k", "instead of √d_k", _wrap("attention_scores", "Q, K", """
+scores, scaled = _good_attention_scores(Q, K)
+return scores, [[s / 4 for s in row] for row in scores]
+"""))
+lesson.mutant("mask_and_softmax", "mask applied after softmax", "after softmax", _wrap("mask_and_softmax", "scaled", """
+masked, hard, weights = _good_mask_and_softmax(scaled)
+import math
+rows = []
+for i, row in enumerate(scaled):
+    e = [math.exp(x - max(row)) for x in row]
+    rows.append([round(v / sum(e), 2) if j <= i else 0.0 for j, v in enumerate(e)])
+return masked, hard, rows
+"""))
+lesson.mutant("mask_and_softmax", "mask on the wrong triangle", "wrong triangle", _wrap("mask_and_softmax", "scaled", """
+masked, hard, weights = _good_mask_and_softmax(scaled)
+return [[float('-inf') if j < i else x for j, x in enumerate(r)] for i, r in enumerate(scaled)], hard, weights
+"""))
+lesson.mutant("mask_and_softmax", "mask with zeros", "Use float('-inf')", _wrap("mask_and_softmax", "scaled", """
+masked, hard, weights = _good_mask_and_softmax(scaled)
+return [[0 if j > i else x for j, x in enumerate(r)] for i, r in enumerate(scaled)], hard, weights
+"""))
+lesson.mutant("mask_and_softmax", "hardmax ties to the first", "ties share", _wrap("mask_and_softmax", "scaled", """
+masked, hard, weights = _good_mask_and_softmax(scaled)
+hard = [[1 if j == row.index(max(row)) else 0 for j in range(len(row))] for row in masked]
+return masked, hard, weights
+"""))
+lesson.mutant("mask_and_softmax", "softmax over columns", "normalised the columns", _wrap("mask_and_softmax", "scaled", """
+masked, hard, weights = _good_mask_and_softmax(scaled)
+import math
+cols = [list(c) for c in zip(*masked)]
+out = []
+for c in cols:
+    e = [math.exp(x - max(c)) for x in c]
+    out.append([round(v / sum(e), 2) for v in e])
+return masked, hard, [list(r) for r in zip(*out)]
+"""))
+lesson.mutant("attention_output", "residual forgotten", "residual connection (adding X) was forgotten",
+              _wrap("attention_output", "weights, V, W_o, X", """
+attn_out, proj, resid1 = _good_attention_output(weights, V, W_o, X)
+return attn_out, proj, proj
+"""))
+lesson.mutant("attention_output", "weights transposed", "weights transposed", _wrap("attention_output", "weights, V, W_o, X", """
+wt = [list(c) for c in zip(*weights)]
+return _good_attention_output(wt, V, W_o, X)
+"""))
+lesson.mutant("attention_output", "projection forgotten", "output projection W_o was forgotten",
+              _wrap("attention_output", "weights, V, W_o, X", """
+attn_out, proj, resid1 = _good_attention_output(weights, V, W_o, X)
+return attn_out, attn_out, [[a + b for a, b in zip(r, q)] for r, q in zip(X, attn_out)]
+"""))
+lesson.mutant("layer_norm", "unbiased variance", "unbiased", _wrap("layer_norm", "resid1", """
+mean, var, normed = _good_layer_norm(resid1)
+n = len(resid1[0])
+var = [v * n / (n - 1) for v in var]
+return mean, var, [[round((x - m) / (v + 1e-5) ** 0.5, 2) for x in r] for r, m, v in zip(resid1, mean, var)]
+"""))
+lesson.mutant("layer_norm", "unbiased std only in normed", "unbiased standard deviation", _wrap("layer_norm", "resid1", """
+mean, var, normed = _good_layer_norm(resid1)
+return mean, var, [[round((x - m) / (v * 4 / 3) ** 0.5, 2) for x in r] for r, m, v in zip(resid1, mean, var)]
+"""))
+lesson.mutant("layer_norm", "mean over tokens", "averaged over the tokens", _wrap("layer_norm", "resid1", """
+mean, var, normed = _good_layer_norm(resid1)
+return [sum(c) / len(c) for c in zip(*resid1)], var, normed
+"""))
+lesson.mutant("layer_norm", "divides by the variance", "instead of the standard deviation", _wrap("layer_norm", "resid1", """
+mean, var, normed = _good_layer_norm(resid1)
+return mean, var, [[round((x - m) / (v + 1e-5), 2) for x in r] for r, m, v in zip(resid1, mean, var)]
+"""))
+lesson.mutant("feed_forward", "ReLU missing", "ReLU is missing", _wrap("feed_forward", "normed, W_1, b_1, W_2", """
+pre = [[sum(a * b for a, b in zip(r, c)) + bias for c, bias in zip(zip(*W_1), b_1)] for r in normed]
+out = [[sum(a * b for a, b in zip(r, c)) for c in zip(*W_2)] for r in pre]
+return pre, out, [[a + b for a, b in zip(r, q)] for r, q in zip(normed, out)]
+"""))
+lesson.mutant("feed_forward", "bias forgotten", "bias b_1 was not added", _wrap("feed_forward", "normed, W_1, b_1, W_2", """
+return _good_feed_forward(normed, W_1, [0] * len(b_1), W_2)
+"""))
+lesson.mutant("feed_forward", "second residual forgotten", "second residual connection was forgotten",
+              _wrap("feed_forward", "normed, W_1, b_1, W_2", """
+hidden, out, resid2 = _good_feed_forward(normed, W_1, b_1, W_2)
+return hidden, out, out
+"""))
+lesson.mutant("hand_vs_machine", "no causal mask", "causal mask is missing", """
+def machine_forward(p):
+    t = lambda M: torch.tensor(M, dtype=torch.float32)
+    x = t(p["E"])[torch.tensor(p["ids"])] + t(p["P"])
+    q, k, v = x @ t(p["W_q"]), x @ t(p["W_k"]), x @ t(p["W_v"])
+    attn = torch.softmax(q @ k.T / 2, dim=-1) @ v
+    h = nn.LayerNorm(4)(x + attn @ t(p["W_o"]))
+    return (h + torch.relu(h @ t(p["W_1"]) + t(p["b_1"])) @ t(p["W_2"])).detach()
+""")
+lesson.mutant("hand_vs_machine", "weights copied untransposed", "copy W.T", """
+_good_machine_forward = machine_forward
+def machine_forward(p):
+    q = dict(p)
+    for k in ("W_q", "W_k", "W_v", "W_o", "W_1", "W_2"):
+        q[k] = [list(c) for c in zip(*p[k])]
+    return _good_machine_forward(q)
+""")
+lesson.mutant("hand_vs_machine", "returns a list", "should return a torch.Tensor", """
+def machine_forward(p):
+    return [[0.0] * 4 for _ in range(4)]
+""")
