@@ -1,21 +1,36 @@
-"""``python -m autograder train``: train the GPT defined in a lesson-08 notebook.
+"""``python -m autograder train``: train a GPT with the learner's own lesson-08 code.
 
-The notebook is loaded the way the grader loads it (:func:`autograder.notebook.load_notebook`);
-its ``GPT`` and ``GPTConfig`` classes are the model.  Everything around the model is here:
-character-level (or lesson 01's BPE) tokens, random training windows, AdamW with weight decay on
-2-D tensors only, linear warmup then cosine decay (over ``--max-iters``, or over the time budget
-``--max-minutes``), gradient clipping, periodic evaluation, a progress bar, checkpoints in
-``--out`` (``--resume`` continues a run), and a sample at the end.  The last line printed is
-``val_loss=X.XXXX``: the mean cross-entropy over the last 10% of the text (every non-overlapping
-window of ``block_size`` tokens).
+The file reads top to bottom: the command line, set-up, the learner's code, data, model and
+optimizer, learning rate, evaluation, checkpoints, the training loop, the sample, and :func:`run`,
+which calls them in that order.
+
+**Whose code runs.**  The notebook (``--notebook``) is loaded the way the grader loads it, and every
+lesson-08 exercise the run needs is checked by the grader's own check.  Each one that passes is
+used: ``GPT`` (with its ``Block``, ``MLP`` and ``CausalSelfAttention``) is the model,
+``get_batch`` draws the training batches, ``configure_optimizer`` makes the optimizer, ``get_lr``
+sets the learning rate of every step, ``estimate_loss`` makes the periodic evaluations, and
+``generate`` (with ``filter_logits``) writes the sample; ``--tokenizer bpe`` tokenizes with lesson
+01's byte-pair encoding.  A lesson-08 piece that is missing or fails its check is replaced by the
+course's reference (:mod:`autograder.reference.gpt`) and one line says so: a half-finished notebook
+still trains.  ``results.json`` records whose each piece was.  Where the reference is not installed
+(the student kit), the run names the pieces that must pass first and stops.
+
+**What the tool adds** around that code: a learning rate on a clock (``--max-minutes``: after the
+warmup steps, ``get_lr`` is fed the fraction of the time budget used, so the decay ends when the
+time does), gradient clipping, mixed precision, checkpoints in ``--out`` (``--resume`` continues a
+run on the same trajectory), a progress bar, and the final measurement, the last line printed:
+``val_loss=X.XXXX``, the mean cross-entropy over every non-overlapping window of ``block_size``
+tokens of the last 10% of the text, the same yardstick for every run.
 
 Under ``torchrun --nproc_per_node=N`` the same command trains with DistributedDataParallel (gloo on
 CPU, nccl on GPU): every rank draws the same global batch of ``--batch-size`` windows and keeps its
 share, so N processes follow the trajectory of one process with the whole batch.  Only rank 0
-prints and writes files.
+prints and writes files.  The time budget counts the training loop (periodic evaluations and
+checkpoints included), not the set-up, the final evaluation or the sample.
 
-The time budget counts the training loop (periodic evaluations and checkpoints included), not
-loading the notebook and the data, the final evaluation or the sample.
+Bad input (a missing, empty or non-UTF-8 text, a text shorter than one block, ``--resume`` with
+another notebook, data, preset or model, an unknown preset) prints one line ``error: ...`` and
+exits with code 2, before anything in ``--out`` is written.
 """
 
 from __future__ import annotations
@@ -23,44 +38,59 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import importlib
+import io
 import json
 import math
 import os
+import sys
 import time
+import types
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from .catalog import DATASETS_DIR, LESSONS_DIR, SOLUTIONS_DIR
+from .catalog import DATASETS_DIR, LESSONS_DIR
+from .data import train_val_split
+from .train_data import DataError, Tokenizer, read_text, token_splits
 
-# Hyperparameters a run is made of.  Presets fill them in; explicit flags win; a resumed run
-# takes them from its checkpoint.
+# ---------------------------------------------------------------- presets and the command line
+
+# The hyperparameters a run is made of.  A preset fills them in, explicit flags win, and a resumed
+# run takes them from its checkpoint (the model's shape and the tokenizer cannot change).
 HYPER = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "batch_size", "lr", "min_lr",
          "warmup_iters", "weight_decay", "beta1", "beta2", "grad_clip", "max_iters", "max_minutes",
          "eval_interval", "eval_iters", "tokenizer", "vocab_size", "seed")
-MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
-
+FIXED_ON_RESUME = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "tokenizer", "vocab_size")
+DEFAULT_PRESET = "cpu"
 PRESETS: dict[str, dict[str, Any]] = {
-    # Tuned for a small CPU and a 3-minute budget (benchmarks/bench_gpt.py): nanoGPT's baby recipe with
-    # half the depth (so about twice the steps in the same time) and a 5x larger learning rate.
+    # Tuned for 2 CPU cores and a 3-minute budget (benchmarks/bench_gpt.py): nanoGPT's baby recipe with
+    # half the depth (about twice the steps in the same time) and a five times larger learning rate.
     "cpu": dict(n_layer=2, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False, batch_size=12,
                 lr=5e-3, min_lr=5e-4, warmup_iters=100, weight_decay=0.1, beta1=0.9, beta2=0.99,
                 grad_clip=1.0, max_iters=0, max_minutes=3.0, eval_interval=500, eval_iters=10,
                 tokenizer="char", vocab_size=512, seed=1337),
-    # nanoGPT's CPU "baby" recipe (README: python train.py config/train_shakespeare_char.py --device=cpu
-    # --compile=False --eval_iters=20 --log_interval=1 --block_size=64 --batch_size=12 --n_layer=4
-    # --n_head=4 --n_embd=128 --max_iters=2000 --lr_decay_iters=2000 --dropout=0.0).
+    # nanoGPT's CPU "baby" recipe (its README: config/train_shakespeare_char.py --device=cpu --compile=False
+    # --eval_iters=20 --log_interval=1 --block_size=64 --batch_size=12 --n_layer=4 --n_head=4 --n_embd=128
+    # --max_iters=2000 --lr_decay_iters=2000 --dropout=0.0).
     "baby": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False, batch_size=12,
                  lr=1e-3, min_lr=1e-4, warmup_iters=100, weight_decay=0.1, beta1=0.9, beta2=0.99,
                  grad_clip=1.0, max_iters=2000, max_minutes=0.0, eval_interval=250, eval_iters=20,
                  tokenizer="char", vocab_size=512, seed=1337),
-    # nanoGPT's shakespeare-char GPU config (6 x 384, context 256, batch 64, dropout 0.2).
+    # nanoGPT's shakespeare-char GPU recipe (6 x 384, context 256, batch 64, dropout 0.2).
     "gpu": dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2, bias=False, batch_size=64,
                 lr=1e-3, min_lr=1e-4, warmup_iters=100, weight_decay=0.1, beta1=0.9, beta2=0.99,
                 grad_clip=1.0, max_iters=5000, max_minutes=0.0, eval_interval=250, eval_iters=20,
                 tokenizer="char", vocab_size=512, seed=1337),
 }
-
 CHECKPOINT = "ckpt.pt"
+CHECKPOINT_FORMAT = 2
+CLOCK_STEPS = 1000  # on a time budget, the time left after warmup is this many steps of get_lr's schedule
+
+
+class TrainError(Exception):
+    """The run cannot start as asked; the message is one line for the user (exit code 2)."""
 
 
 def _bool(text: str) -> bool:
@@ -76,26 +106,27 @@ def _presets_of(key: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``train`` subcommand's options (defaults: the ``cpu`` preset)."""
-    parser.description = ("Train the GPT defined in a lesson-08 notebook on a text file. The last line printed "
-                          "is val_loss=X.XXXX (cross-entropy on the last 10% of the file).")
-    io = parser.add_argument_group("input and output")
-    io.add_argument("--notebook", default=str(LESSONS_DIR / "08_gpt.ipynb"),
-                    help="notebook whose GPT and GPTConfig classes are trained (default: lessons/08_gpt.ipynb)")
-    io.add_argument("--data", default=str(DATASETS_DIR / "shakespeare.txt"), help="UTF-8 text file (default: datasets/shakespeare.txt)")
-    io.add_argument("--out", default="runs/gpt", help="run folder: ckpt.pt, log.csv, config.json, results.json (default: runs/gpt)")
-    io.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    io.add_argument("--preset", choices=sorted(PRESETS), default="cpu",
-                    help="starting values for every hyperparameter (cpu: tuned for a laptop CPU and 3 "
-                         "minutes, the default; baby: nanoGPT's CPU recipe; gpu: nanoGPT's shakespeare-char recipe)")
-    io.add_argument("--bpe-notebook", default=str(SOLUTIONS_DIR / "01_tokenization.ipynb"),
-                    help="with --tokenizer bpe: the lesson-01 notebook whose train_bpe_fast and encode are used")
-    io.add_argument("--sample-tokens", type=int, default=400, help="tokens to generate at the end (0: none; default 400)")
-    io.add_argument("--no-progress", action="store_true", help="no progress bar")
-    io.add_argument("--log-interval", type=int, default=10, help="log the training loss every N iterations (default 10)")
-    io.add_argument("--stop-after-iters", type=int, default=0,
-                    help="stop this session after N iterations (with a checkpoint), as if interrupted; "
-                         "continue with --resume")
+    """The ``train`` subcommand's options (hyperparameters default to the preset's values)."""
+    parser.description = ("Train a GPT with your lesson-08 code (the reference stands in for any part that "
+                          "fails its check) on a text file. The last line printed is val_loss=X.XXXX "
+                          "(cross-entropy on the last 10%% of the file).")
+    io_ = parser.add_argument_group("input and output")
+    io_.add_argument("--notebook", help="lesson-08 notebook whose code is trained (default: lessons/08_gpt.ipynb; "
+                                        "with --resume: the run's own)")
+    io_.add_argument("--data", help="UTF-8 text file (default: datasets/shakespeare.txt; with --resume: the run's own)")
+    io_.add_argument("--out", default="runs/gpt", help="run folder: ckpt.pt, log.csv, config.json, results.json "
+                                                       "(default: runs/gpt)")
+    io_.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    io_.add_argument("--preset", help=f"starting values for every hyperparameter: {', '.join(PRESETS)} (cpu, the "
+                                      "default: tuned for 2 CPU cores and 3 minutes; baby: nanoGPT's CPU recipe; "
+                                      "gpu: nanoGPT's shakespeare-char recipe)")
+    io_.add_argument("--bpe-notebook", help="with --tokenizer bpe: the lesson-01 notebook whose BPE is used "
+                                            "(default: 01_tokenization.ipynb next to --notebook)")
+    io_.add_argument("--sample-tokens", type=int, default=400, help="tokens to generate at the end (0: none; default 400)")
+    io_.add_argument("--no-progress", action="store_true", help="no progress bar")
+    io_.add_argument("--log-interval", type=int, default=10, help="log the training loss every N steps (default 10)")
+    io_.add_argument("--stop-after-iters", type=int, default=0,
+                     help="stop this session after N steps (with a checkpoint), as if interrupted; continue with --resume")
 
     hp = parser.add_argument_group("hyperparameters (default: the preset's value)")
     hp.add_argument("--tokenizer", choices=["char", "bpe"], help="characters, or lesson 01's byte-pair encoding" + _presets_of("tokenizer"))
@@ -108,7 +139,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hp.add_argument("--bias", type=_bool, help="biases in Linear layers and LayerNorms (true/false)" + _presets_of("bias"))
     hp.add_argument("--batch-size", type=int, help="windows per step (the global batch under torchrun)" + _presets_of("batch_size"))
     hp.add_argument("--lr", type=float, help="peak learning rate" + _presets_of("lr"))
-    hp.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine" + _presets_of("min_lr"))
+    hp.add_argument("--min-lr", type=float, help="learning rate at the end of the decay" + _presets_of("min_lr"))
     hp.add_argument("--warmup-iters", type=int, help="linear warmup steps" + _presets_of("warmup_iters"))
     hp.add_argument("--weight-decay", type=float, help="AdamW weight decay of the 2-D tensors" + _presets_of("weight_decay"))
     hp.add_argument("--beta1", type=float, help="AdamW beta1" + _presets_of("beta1"))
@@ -117,42 +148,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hp.add_argument("--max-iters", type=int,
                     help="stop after this many steps, and decay the learning rate over them (0: no limit)" + _presets_of("max_iters"))
     hp.add_argument("--max-minutes", type=float,
-                    help="training time budget; without --max-iters the cosine decays over it (0: no limit)" + _presets_of("max_minutes"))
+                    help="training time budget; without --max-iters the decay follows the clock (0: no limit)" + _presets_of("max_minutes"))
     hp.add_argument("--eval-interval", type=int, help="evaluate and save a checkpoint every N steps" + _presets_of("eval_interval"))
-    hp.add_argument("--eval-iters", type=int, help="batches per periodic evaluation (the final one uses all)" + _presets_of("eval_iters"))
+    hp.add_argument("--eval-iters", type=int, help="batches per periodic evaluation (the final one uses every window)" + _presets_of("eval_iters"))
     hp.add_argument("--seed", type=int, help="random seed (initialisation, batches, sample)" + _presets_of("seed"))
 
-    sys_ = parser.add_argument_group("system")
-    sys_.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    sys_.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
-                      help="autocast precision (auto: bfloat16 on a GPU that supports it, else float32)")
-    sys_.add_argument("--compile", action="store_true", help="torch.compile the model")
-    sys_.add_argument("--threads", type=int, default=0,
-                      help="CPU threads per process (0: all cores, divided among local processes)")
+    system = parser.add_argument_group("system")
+    system.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    system.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
+                        help="autocast precision (auto: bfloat16 on a GPU that supports it, else float32)")
+    system.add_argument("--compile", action="store_true", help="torch.compile the model")
+    system.add_argument("--threads", type=int, default=0,
+                        help="CPU threads per process (0: all cores, divided among local processes)")
 
 
-# ---------------------------------------------------------------- helpers
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for tests and scripts: parse ``argv`` as the ``train`` subcommand does."""
+    parser = argparse.ArgumentParser(prog="python -m autograder train")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+# ---------------------------------------------------------------- set-up
 
 
 class Distributed:
-    """Rank, world size and the few collectives the loop needs (a no-op for one process)."""
+    """Rank, world size and the few collectives the run needs (no-ops for a single process)."""
 
-    def __init__(self, device_kind: str) -> None:
+    def __init__(self, device_type: str) -> None:
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         self.local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(self.world)))
         self.enabled = self.world > 1
-        self.backend = None
+        self.main = self.rank == 0
         if self.enabled:
             import torch.distributed as dist
 
-            self.backend = "nccl" if device_kind == "cuda" else "gloo"
-            dist.init_process_group(backend=self.backend)
+            dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
 
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
+    def broadcast(self, value: Any) -> Any:
+        """Rank 0's value (any picklable object), on every rank."""
+        if not self.enabled:
+            return value
+        import torch.distributed as dist
+
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
 
     def broadcast_float(self, value: float, device: Any) -> float:
         if not self.enabled:
@@ -160,9 +203,9 @@ class Distributed:
         import torch
         import torch.distributed as dist
 
-        t = torch.tensor([value], dtype=torch.float64, device=device)
-        dist.broadcast(t, src=0)
-        return float(t.item())
+        box = torch.tensor([value], dtype=torch.float64, device=device)
+        dist.broadcast(box, src=0)
+        return float(box.item())
 
     def sum(self, values: list[float], device: Any) -> list[float]:
         if not self.enabled:
@@ -170,9 +213,9 @@ class Distributed:
         import torch
         import torch.distributed as dist
 
-        t = torch.tensor(values, dtype=torch.float64, device=device)
-        dist.all_reduce(t, op=dist.ReduceOp.SUM)
-        return t.tolist()
+        total = torch.tensor(values, dtype=torch.float64, device=device)
+        dist.all_reduce(total, op=dist.ReduceOp.SUM)
+        return total.tolist()
 
     def close(self) -> None:
         if self.enabled:
@@ -193,388 +236,327 @@ def resolve_device(name: str) -> str:
     return "cpu"
 
 
-def lr_at(it: int, elapsed: float, hp: dict[str, Any], warm_end: float | None) -> float:
-    """Linear warmup over iterations, then cosine from lr to min_lr over the remaining iterations
-    (with --max-iters) or the remaining time budget (without)."""
-    warmup, peak, floor = hp["warmup_iters"], hp["lr"], hp["min_lr"]
-    if it < warmup:
-        return peak * (it + 1) / (warmup + 1)
-    if hp["max_iters"] > 0:
-        ratio = (it - warmup) / max(1, hp["max_iters"] - warmup)
-    else:
-        budget, start = hp["max_minutes"] * 60.0, warm_end or 0.0
-        ratio = (elapsed - start) / max(1e-9, budget - start)
-    ratio = min(max(ratio, 0.0), 1.0)
-    return floor + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (peak - floor)
-
-
-class Tokenizer:
-    """Characters (the default) or lesson 01's byte-level BPE."""
-
-    def __init__(self, state: dict[str, Any], bpe_ns: Any = None) -> None:
-        self.state = state
-        self.kind = state["kind"]
-        if self.kind == "char":
-            self.stoi = {c: i for i, c in enumerate(state["chars"])}
-            self.vocab_size = len(state["chars"])
-        else:
-            self.merges = {(a, b): i for a, b, i in state["merges"]}
-            self.vocab = dict(state["vocab"])
-            self.vocab_size = max(self.vocab) + 1
-            self.ns = bpe_ns
-
-    @classmethod
-    def build(cls, kind: str, train_text: str, full_text: str, vocab_size: int, bpe_ns: Any) -> "Tokenizer":
-        if kind == "char":
-            return cls({"kind": "char", "chars": sorted(set(full_text))})
-        train = bpe_ns.values.get("train_bpe_fast") or bpe_ns.values["train_bpe"]
-        merges, vocab = train(train_text, vocab_size)
-        return cls({"kind": "bpe", "merges": [(a, b, i) for (a, b), i in merges.items()], "vocab": dict(vocab)},
-                   bpe_ns)
-
-    def encode(self, text: str) -> list[int]:
-        if self.kind == "char":
-            return [self.stoi[c] for c in text]
-        cache: dict[str, list[int]] = {}
-        ids: list[int] = []
-        for word in self.ns.split_words(text):  # encode each distinct chunk once
-            if word not in cache:
-                cache[word] = self.ns.encode(word, self.merges, self.vocab)
-            ids.extend(cache[word])
-        return ids
-
-    def decode(self, ids: list[int]) -> str:
-        if self.kind == "char":
-            chars = self.state["chars"]
-            return "".join(chars[i] for i in ids)
-        return b"".join(self.vocab[i] for i in ids).decode("utf-8", errors="replace")
-
-
-def load_model_classes(notebook: Path) -> tuple[Any, Any]:
-    from .notebook import load_notebook
-
-    if not notebook.exists():
-        raise SystemExit(f"error: {notebook} does not exist")
-    ns = load_notebook(notebook)
-    missing = [name for name in ("GPT", "GPTConfig") if name not in ns.values]
-    if missing:
-        why = f" ({ns.cell_errors[0].describe()})" if ns.cell_errors else ""
-        raise SystemExit(f"error: {notebook} does not define {' and '.join(missing)}{why}")
-    return ns.values["GPT"], ns.values["GPTConfig"]
-
-
-def load_bpe_notebook(path: Path) -> Any:
-    from .notebook import load_notebook
-
-    ns = load_notebook(path)
-    for name in ("split_words", "encode"):
-        if name not in ns.values:
-            raise SystemExit(f"error: {path} does not define {name} (needed by --tokenizer bpe)")
-    if "train_bpe_fast" not in ns.values and "train_bpe" not in ns.values:
-        raise SystemExit(f"error: {path} defines neither train_bpe_fast nor train_bpe")
-    return ns
-
-
-def _friendly(error: BaseException, what: str) -> SystemExit:
-    if isinstance(error, NotImplementedError):
-        return SystemExit(f"error: {what} is not implemented yet (a cell still raises NotImplementedError). "
-                          "Complete lesson 08 (python -m autograder check 08), or train the reference model "
-                          "with --notebook solutions/08_gpt.ipynb.")
-    return SystemExit(f"error: {what} raised {type(error).__name__}: {error}")
-
-
-@contextlib.contextmanager
-def _maybe(ctx: Any):
-    if ctx is None:
-        yield
-    else:
-        with ctx:
-            yield
-
-
-def evaluate(model: Any, ids: Any, block_size: int, batch_size: int, max_windows: int, dist: Distributed,
-             device: Any, autocast: Any) -> float:
-    """Mean loss over non-overlapping windows of ids (all of them, or max_windows spread evenly)."""
+def load_checkpoint(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The checkpoint to continue (with --resume), after checking it is the run asked for."""
+    if not args.resume:
+        return None
     import torch
 
-    n = (len(ids) - 1) // block_size
-    starts = torch.arange(n) * block_size
-    if 0 < max_windows < n:
-        starts = starts[torch.linspace(0, n - 1, max_windows).round().long()]
-    starts = starts[dist.rank::dist.world]
-    offsets = torch.arange(block_size)
-    total = count = 0.0
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for chunk in starts.split(batch_size):
-            x = ids[chunk[:, None] + offsets].to(device)
-            y = ids[chunk[:, None] + offsets + 1].to(device)
-            with _maybe(autocast):
-                _, loss = model(x, y)
-            total += float(loss) * y.numel()
-            count += y.numel()
-    model.train(was_training)
-    total, count = dist.sum([total, count], device)
-    return total / max(count, 1.0)
-
-
-def sample(model: Any, start: list[int], n: int, block_size: int, device: Any, temperature: float = 0.8,
-           top_k: int | None = 40, seed: int = 0) -> list[int]:
-    """Draw n tokens after `start` (temperature and top-k), cropping the context to block_size."""
-    import torch
-
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    idx = torch.tensor([start], dtype=torch.long, device=device)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for _ in range(n):
-            logits, _ = model(idx[:, -block_size:])
-            logits = logits[:, -1, :].float().cpu() / temperature
-            if top_k is not None:
-                kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]
-                logits[logits < kth] = float("-inf")
-            nxt = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)
-            idx = torch.cat([idx, nxt.to(device)], dim=1)
-    model.train(was_training)
-    return idx[0, len(start):].tolist()
-
-
-# ---------------------------------------------------------------- the run
+    path = Path(args.out) / CHECKPOINT
+    if not path.exists():
+        raise TrainError(f"--resume, but {path} does not exist")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # a truncated or foreign file
+        raise TrainError(f"{path} is not a readable checkpoint ({type(error).__name__})") from None
+    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+        raise TrainError(f"{path} was written by another version of train; start a new run (another --out)")
+    for flag, value in (("notebook", args.notebook), ("data", args.data)):
+        if value is not None and Path(value).resolve() != Path(saved[flag]):
+            raise TrainError(f"--resume: {args.out} was trained with --{flag} {saved[flag]}, not {value} "
+                             f"(leave out --{flag} to continue it)")
+    if args.preset is not None and args.preset != saved["preset"]:
+        raise TrainError(f"--resume: {args.out} was trained with --preset {saved['preset']}, not {args.preset}")
+    return saved
 
 
 def resolve_hyper(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
-    hp = dict(saved) if saved is not None else dict(PRESETS[args.preset])
+    """The run's hyperparameters: the preset's (or the checkpoint's), then the flags given."""
+    if saved is None and args.preset is not None and args.preset not in PRESETS:
+        raise TrainError(f"unknown preset {args.preset!r}: choose one of {', '.join(PRESETS)}")
+    hp = dict(saved["hyper"]) if saved else dict(PRESETS[args.preset or DEFAULT_PRESET])
     for key in HYPER:
         value = getattr(args, key, None)
         if value is None:
             continue
-        if saved is not None and key in MODEL_KEYS + ("tokenizer", "vocab_size") and value != saved[key]:
-            raise SystemExit(f"error: --{key.replace('_', '-')} {value} differs from the checkpoint's "
-                             f"{saved[key]}: a resumed run keeps its model and tokenizer")
+        if saved and key in FIXED_ON_RESUME and value != hp[key]:
+            raise TrainError(f"--{key.replace('_', '-')} {value} differs from the checkpoint's {hp[key]}: "
+                             "a resumed run keeps its model and tokenizer")
         hp[key] = value
     if hp["max_iters"] <= 0 and hp["max_minutes"] <= 0:
-        raise SystemExit("error: give a limit: --max-iters or --max-minutes")
+        raise TrainError("give a limit: --max-iters or --max-minutes")
     if hp["n_embd"] % hp["n_head"]:
-        raise SystemExit(f"error: --n-embd {hp['n_embd']} must be divisible by --n-head {hp['n_head']}")
+        raise TrainError(f"--n-embd {hp['n_embd']} must be divisible by --n-head {hp['n_head']}")
     return hp
 
 
-def run(args: argparse.Namespace) -> int:
+def precision(device_type: str, requested: str) -> tuple[str, Any]:
+    """The autocast dtype's name and the context every forward pass runs in."""
     import torch
 
-    from .data import load_text, train_val_split
-
-    out = Path(args.out)
-    ckpt_path = out / CHECKPOINT
-    saved = None
-    device = resolve_device(args.device)
-    dist = Distributed(device.split(":")[0])
-    if dist.enabled and device.startswith("cuda"):
-        device = f"cuda:{dist.local_rank}"
-        torch.cuda.set_device(device)
-    say = print if dist.main else (lambda *a, **k: None)
-
-    if args.resume:
-        if not ckpt_path.exists():
-            raise SystemExit(f"error: --resume, but {ckpt_path} does not exist")
-        saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-    hp = resolve_hyper(args, saved["hyper"] if saved else None)
-    if hp["batch_size"] % dist.world:
-        raise SystemExit(f"error: --batch-size {hp['batch_size']} must be divisible by the {dist.world} processes")
-    threads = args.threads or max(1, (os.cpu_count() or 1) // dist.local_world)
-    torch.set_num_threads(threads)
-    device_type = device.split(":")[0]
-    if device_type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    dtype = args.dtype
+    dtype = requested
     if dtype == "auto":
         dtype = "bfloat16" if device_type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
-    autocast = (torch.autocast(device_type=device_type, dtype=getattr(torch, dtype))
-                if dtype != "float32" else None)
-    scaler = torch.amp.GradScaler(device_type, enabled=(dtype == "float16"))
+    if dtype == "float32":
+        return dtype, contextlib.nullcontext()
+    return dtype, torch.autocast(device_type=device_type, dtype=getattr(torch, dtype))
 
-    # -- data and tokens
-    text = load_text(args.data)
-    train_text, val_text = train_val_split(text)
-    bpe_ns = load_bpe_notebook(Path(args.bpe_notebook)) if hp["tokenizer"] == "bpe" else None
+
+# ---------------------------------------------------------------- the learner's code
+
+# The lesson-08 exercises a run calls.  The inner ones are only reached through their outer one.
+EXERCISES = ("GPT", "CausalSelfAttention", "MLP", "Block", "get_batch", "configure_optimizer", "get_lr",
+             "estimate_loss", "filter_logits", "generate")
+INNER = {"CausalSelfAttention": "GPT", "MLP": "GPT", "Block": "GPT", "filter_logits": "generate"}
+BPE_EXERCISES = ("split_words", "encode", "decode")
+
+
+def load_reference() -> types.ModuleType | None:
+    """The course's reference GPT, or None where it is not installed (the student kit)."""
+    try:
+        return importlib.import_module("autograder.reference.gpt")
+    except ImportError:
+        return None
+
+
+def load_code(notebook: Path) -> Any:
+    """Run the notebook's code cells the way the grader does; its namespace."""
+    from .notebook import load_notebook
+
+    if not notebook.is_file():
+        raise TrainError(f"{notebook} does not exist")
+    try:
+        return load_notebook(notebook)
+    except ValueError as error:  # not a notebook
+        raise TrainError(str(error)) from None
+
+
+def failing(namespace: Any, lesson: str, names: tuple[str, ...]) -> dict[str, str]:
+    """Why each named exercise of the namespace cannot be used: missing, or failing the grader's
+    own check (``{}`` when all pass)."""
+    from .catalog import get_lesson
+    from .runner import run_exercise
+
+    failures = {}
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # the learner's prints
+        warnings.simplefilter("ignore")
+        for name in names:
+            if name not in namespace.values:
+                failures[name] = "is not defined"
+                continue
+            result = run_exercise(get_lesson(lesson).get(name), namespace)
+            if not result.passed:
+                failures[name] = "fails its check: " + " ".join(result.message.split())[:160]
+    return failures
+
+
+def learner_code(notebook: Path, dist: Distributed, say: Callable) -> tuple[dict[str, Any], dict[str, str]]:
+    """The notebook's definitions with the reference in place of every exercise that is missing or fails
+    its check, and whose each piece is ("yours" or "reference").
+
+    The notebook's functions find each other by name in this namespace (GPT builds ``Block``,
+    ``generate`` calls ``filter_logits``), so a reference put in it serves the learner's code too.
+    Rank 0 runs the checks; the other ranks take its verdicts."""
+    namespace = load_code(notebook)
+    failures = dist.broadcast(failing(namespace, "08", EXERCISES) if dist.main else None)
+    reference = load_reference()
+    if failures and reference is None:
+        raise TrainError(f"these lesson-08 parts of {notebook} must pass their checks first (the reference is not "
+                         f"installed): {', '.join(failures)}; run python -m autograder check 08")
+    code = namespace.values
+    for name in failures:
+        code[name] = getattr(reference, name)
+    if "GPT" in failures or "GPTConfig" not in code:
+        code["GPTConfig"] = reference.GPTConfig if reference else types.SimpleNamespace
+    owner = {name: "reference" if name in failures or INNER.get(name) in failures else "yours" for name in EXERCISES}
+    for name, why in failures.items():
+        if INNER.get(name) not in failures:
+            inner = [n for n, outer in INNER.items() if outer == name]
+            brings = f" (with its own {', '.join(inner)})" if inner else ""
+            say(f"{name}: the reference{brings}; yours {why}")
+    yours = [name for name in EXERCISES if owner[name] == "yours"]
+    say(f"your lesson-08 code in this run: {', '.join(yours) or 'none yet'}")
+    return code, owner
+
+
+def bpe_functions(notebook: Path, dist: Distributed, say: Callable) -> dict[str, Callable]:
+    """Lesson 01's BPE from the notebook (train_bpe_fast, or else train_bpe; split_words, encode,
+    decode): there is no reference to stand in, so each must pass its check."""
+    namespace = load_code(notebook)
+    trainers = [name for name in ("train_bpe_fast", "train_bpe") if name in namespace.values] or ["train_bpe"]
+    failures = dist.broadcast(failing(namespace, "01", (*BPE_EXERCISES, *trainers)) if dist.main else None)
+    usable = [name for name in trainers if name not in failures]
+    broken = [name for name in BPE_EXERCISES if name in failures] + ([] if usable else trainers)
+    if broken:
+        raise TrainError(f"--tokenizer bpe uses lesson 01's BPE from {notebook}, and {', '.join(broken)} must pass "
+                         "their checks first (python -m autograder check 01)")
+    say(f"tokens: your lesson-01 BPE ({usable[0]}, {', '.join(BPE_EXERCISES)})")
+    return {"train": namespace.values[usable[0]], **{name: namespace.values[name] for name in BPE_EXERCISES}}
+
+
+# ---------------------------------------------------------------- data
+
+
+def load_data(text: str, data: Path, hp: dict[str, Any], saved: dict[str, Any] | None,
+              bpe: dict[str, Callable] | None) -> tuple[Tokenizer, Any, Any]:
+    """The tokenizer (the checkpoint's, when resuming) and the train and validation ids."""
     if saved:
-        tokenizer = Tokenizer(saved["tokenizer"], bpe_ns)
+        tokenizer = Tokenizer(saved["tokenizer"], bpe)
     else:
-        tokenizer = Tokenizer.build(hp["tokenizer"], train_text, text, hp["vocab_size"], bpe_ns)
-    train_ids = torch.tensor(tokenizer.encode(train_text), dtype=torch.long)
-    val_ids = torch.tensor(tokenizer.encode(val_text), dtype=torch.long)
-    if min(len(train_ids), len(val_ids)) <= hp["block_size"] + 1:
-        raise SystemExit(f"error: {args.data} is too short for --block-size {hp['block_size']}")
+        tokenizer = Tokenizer.build(hp["tokenizer"], text, train_val_split(text)[0], hp["vocab_size"], bpe)
+    train_ids, val_ids = token_splits(text, tokenizer)
+    for split, ids in (("validation split (the last 10%)", val_ids), ("training split", train_ids)):
+        if len(ids) < hp["block_size"] + 1:  # a window: block_size inputs and the next token
+            raise DataError(f"{data} is too short: its {split} has {len(ids)} tokens, fewer than one window of "
+                            f"--block-size {hp['block_size']} + 1; use a longer text or a smaller --block-size")
+    return tokenizer, train_ids, val_ids
 
-    # -- the notebook's model
-    GPT, GPTConfig = load_model_classes(Path(args.notebook))
+
+# ---------------------------------------------------------------- model and optimizer
+
+
+def build_model(code: dict[str, Any], owner: dict[str, str], hp: dict[str, Any], vocab_size: int,
+                probe: Any, say: Callable) -> Any:
+    """The GPT (the learner's, or the reference's if theirs cannot run this configuration)."""
+    import torch
+
+    fields = dict(block_size=hp["block_size"], vocab_size=vocab_size, n_layer=hp["n_layer"], n_head=hp["n_head"],
+                  n_embd=hp["n_embd"], dropout=hp["dropout"], bias=hp["bias"])
     torch.manual_seed(hp["seed"])
     try:
-        config = GPTConfig(block_size=hp["block_size"], vocab_size=tokenizer.vocab_size, n_layer=hp["n_layer"],
-                           n_head=hp["n_head"], n_embd=hp["n_embd"], dropout=hp["dropout"], bias=hp["bias"])
-        raw_model = GPT(config)
+        model = code["GPT"](code["GPTConfig"](**fields))
         with torch.no_grad():
-            probe = train_ids[: min(8, hp["block_size"]) + 1][None]
-            logits, loss = raw_model(probe[:, :-1], probe[:, 1:])
-    except BaseException as error:  # the learner's code may raise anything
-        raise _friendly(error, f"the GPT of {args.notebook}") from None
-    if not (isinstance(logits, torch.Tensor) and logits.shape[-1] == tokenizer.vocab_size and loss is not None):
-        raise SystemExit("error: GPT.forward(idx, targets) must return (logits of shape (B, T, vocab_size), loss)")
-    raw_model.to(device)
-    decay = [p for p in raw_model.parameters() if p.requires_grad and p.dim() >= 2]
-    no_decay = [p for p in raw_model.parameters() if p.requires_grad and p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": hp["weight_decay"]},
-                                   {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]),
-                                  fused=True if device_type in ("cuda", "cpu") else None)
-    generator = torch.Generator().manual_seed(hp["seed"])
-    it, elapsed, warm_end, rows = 0, 0.0, None, []
-    if saved:
-        raw_model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        generator.set_state(saved["generator"])
-        torch.set_rng_state(saved["rng"])
-        it, elapsed, warm_end, rows = saved["iter"], saved["elapsed"], saved["warm_end"], saved["rows"]
-    model = raw_model
-    if args.compile:
-        model = torch.compile(model)
-    if dist.enabled:
-        from torch.nn.parallel import DistributedDataParallel
+            logits, loss = model(probe[:, :-1], probe[:, 1:])
+        if tuple(logits.shape) != (*probe[:, 1:].shape, vocab_size) or loss is None:
+            raise ValueError("forward(idx, targets) should return (logits (B, T, vocab_size), loss)")
+    except Exception as error:  # the learner's code may raise anything
+        reference = load_reference()
+        if owner["GPT"] == "reference" or reference is None:
+            raise TrainError(f"the GPT cannot be built for this run: {type(error).__name__}: {error}") from None
+        say(f"GPT: the reference; yours passes its check but fails with this run's settings "
+            f"({type(error).__name__}: {error})")
+        owner.update({name: "reference" for name in ("GPT", "Block", "MLP", "CausalSelfAttention")})
+        torch.manual_seed(hp["seed"])
+        model = reference.GPT(reference.GPTConfig(**fields))
+    return model
 
-        model = DistributedDataParallel(model, device_ids=[dist.local_rank] if device_type == "cuda" else None)
 
-    n_params = sum(p.numel() for p in raw_model.parameters())
-    if dist.main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(dict(
-            hyper=hp, notebook=str(args.notebook), data=str(args.data), device=device, dtype=dtype,
-            world_size=dist.world, threads=threads, parameters=n_params, vocab_size=tokenizer.vocab_size,
-            train_tokens=len(train_ids), val_tokens=len(val_ids)), indent=2) + "\n")
-    limits = []
+def build_optimizer(code: dict[str, Any], model: Any, hp: dict[str, Any]) -> Any:
+    return code["configure_optimizer"](model, hp["weight_decay"], hp["lr"], (hp["beta1"], hp["beta2"]))
+
+
+# ---------------------------------------------------------------- learning rate
+
+
+def schedule_point(it: int, elapsed: float, hp: dict[str, Any], warm_end: float | None) -> tuple[float, int]:
+    """``get_lr``'s ``it`` and ``max_iters`` for this step.
+
+    With --max-iters they are the step and the limit.  On a time budget the warmup counts steps,
+    then the clock takes over: the time left after warmup is CLOCK_STEPS steps of the schedule, so
+    the decay reaches min_lr exactly when the budget runs out."""
+    warmup = hp["warmup_iters"]
     if hp["max_iters"] > 0:
-        limits.append(f"{hp['max_iters']:,} steps")
-    if hp["max_minutes"] > 0:
-        limits.append(f"{hp['max_minutes']:g} min")
-    say(f"{'resuming' if saved else 'training'} the GPT of {args.notebook}: {n_params:,} parameters "
-        f"({hp['n_layer']} layers, {hp['n_head']} heads, {hp['n_embd']} wide, context {hp['block_size']}), "
-        f"{tokenizer.kind} tokens (vocabulary {tokenizer.vocab_size}), {len(train_ids):,} train / "
-        f"{len(val_ids):,} val tokens; batch {hp['batch_size']}, lr {hp['lr']:g}, "
-        f"limit {' or '.join(limits)}; {device} ({dtype}), {dist.world} process(es) x {threads} thread(s)",
-        flush=True)
+        return it, hp["max_iters"]
+    if warm_end is None:
+        return it, warmup + CLOCK_STEPS
+    budget = hp["max_minutes"] * 60.0
+    used = min(max((elapsed - warm_end) / max(budget - warm_end, 1e-9), 0.0), 1.0)
+    return warmup + used * CLOCK_STEPS, warmup + CLOCK_STEPS
 
-    budget = hp["max_minutes"] * 60.0 if hp["max_minutes"] > 0 else math.inf
-    max_iters = hp["max_iters"] if hp["max_iters"] > 0 else math.inf
-    per_rank = hp["batch_size"] // dist.world
-    offsets = torch.arange(hp["block_size"])
-    session_iters = 0
 
-    def save_checkpoint() -> None:
-        if not dist.main:
-            return
-        state = dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(), generator=generator.get_state(),
-                     rng=torch.get_rng_state(), iter=it, elapsed=elapsed, warm_end=warm_end, rows=rows,
-                     hyper=hp, tokenizer=tokenizer.state)
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, ckpt_path)
-        write_log(out / "log.csv", rows)
+def learning_rate(get_lr: Callable, it: int, elapsed: float, hp: dict[str, Any], warm_end: float | None) -> float:
+    point, horizon = schedule_point(it, elapsed, hp, warm_end)
+    return float(get_lr(point, hp["warmup_iters"], horizon, hp["lr"], hp["min_lr"]))
 
-    bar = None
-    if dist.main and not args.no_progress:
-        from tqdm import tqdm
 
-        if hp["max_iters"] > 0:
-            bar = tqdm(total=hp["max_iters"], initial=it, unit="step", dynamic_ncols=True, mininterval=1.0)
-        else:
-            bar = tqdm(total=round(budget), initial=min(round(elapsed), round(budget)), unit="s",
-                       dynamic_ncols=True, mininterval=1.0, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s {postfix}")
-    write = bar.write if bar is not None else (lambda s: say(s, flush=True))
+# ---------------------------------------------------------------- the run's state
 
-    model.train()
-    interrupted = False
-    session_start = time.perf_counter() - elapsed
+
+@dataclass
+class Run:
+    """Everything the loop, the evaluations and the checkpoints share."""
+
+    hp: dict[str, Any]
+    code: dict[str, Any]
+    owner: dict[str, str]
+    dist: Distributed
+    device: str
+    dtype: str  # autocast precision (float32: none)
+    ctx: Any  # the autocast (or null) context of every forward pass
+    model: Any  # what the loop calls (compiled or wrapped in DDP)
+    raw_model: Any  # the learner's module itself
+    optimizer: Any
+    scaler: Any
+    tokenizer: Tokenizer
+    train_ids: Any
+    val_ids: Any
+    val_chars: int  # characters of the validation text (for the loss per character of BPE runs)
+    out: Path
+    identity: dict[str, Any]  # notebook, data and preset: what a resumed run must match
+    it: int = 0
+    elapsed: float = 0.0
+    warm_end: float | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def periodic_eval(run: Run) -> dict[str, float]:
+    """The learner's estimate_loss on both splits (every rank computes it, which keeps their random
+    numbers in step)."""
+    splits = {"train": run.train_ids, "val": run.val_ids}
+    with run.ctx:
+        losses = run.code["estimate_loss"](run.raw_model, splits, run.hp["eval_iters"], run.hp["batch_size"])
+    return {name: float(value) for name, value in losses.items()}
+
+
+def full_val_loss(run: Run) -> float:
+    """Mean cross-entropy over every non-overlapping window of the validation split, shared out
+    among the ranks: the run's final measurement."""
+    import torch
+
+    block, ids = run.hp["block_size"], run.val_ids
+    starts = (torch.arange((len(ids) - 1) // block) * block)[run.dist.rank::run.dist.world]
+    offsets = torch.arange(block, device=ids.device)
+    total = count = 0.0
+    run.raw_model.eval()
+    with torch.no_grad():
+        for chunk in starts.to(ids.device).split(max(run.hp["batch_size"], 32)):
+            windows = chunk[:, None] + offsets
+            with run.ctx:
+                _, loss = run.raw_model(ids[windows], ids[windows + 1])
+            total += float(loss) * windows.numel()
+            count += windows.numel()
+    run.raw_model.train()
+    total, count = run.dist.sum([total, count], run.device)
+    return total / max(count, 1.0)
+
+
+# ---------------------------------------------------------------- checkpoints and logs
+
+
+def save_checkpoint(run: Run) -> None:
+    if not run.dist.main:
+        return
+    import torch
+
+    state = dict(format=CHECKPOINT_FORMAT, model=run.raw_model.state_dict(), optimizer=run.optimizer.state_dict(),
+                 rng=torch.get_rng_state(), cuda_rng=torch.cuda.get_rng_state() if run.device.startswith("cuda") else None,
+                 iter=run.it, elapsed=run.elapsed, warm_end=run.warm_end, rows=run.rows,
+                 hyper=run.hp, tokenizer=run.tokenizer.state, parts=run.owner, **run.identity)
+    path = run.out / CHECKPOINT
+    torch.save(state, path.with_suffix(".tmp"))
+    os.replace(path.with_suffix(".tmp"), path)
+    write_log(run.out / "log.csv", run.rows)
+
+
+def restore_checkpoint(run: Run, saved: dict[str, Any], say: Callable) -> None:
+    import torch
+
     try:
-        while True:
-            elapsed = dist.broadcast_float(time.perf_counter() - session_start, device)
-            if it >= max_iters or elapsed >= budget:
-                break
-            if args.stop_after_iters and session_iters >= args.stop_after_iters:
-                interrupted = True
-                break
-            if it == hp["warmup_iters"] and warm_end is None:
-                warm_end = elapsed
-            lr = lr_at(it, elapsed, hp, warm_end)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            ix = torch.randint(len(train_ids) - hp["block_size"], (hp["batch_size"],), generator=generator)
-            ix = ix[dist.rank * per_rank:(dist.rank + 1) * per_rank]  # this rank's share of the global batch
-            x = train_ids[ix[:, None] + offsets].to(device, non_blocking=True)
-            y = train_ids[ix[:, None] + offsets + 1].to(device, non_blocking=True)
-            with _maybe(autocast):
-                _, loss = model(x, y)
-            scaler.scale(loss).backward()
-            if hp["grad_clip"] > 0:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(raw_model.parameters(), hp["grad_clip"])
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            it += 1
-            session_iters += 1
-            if it % args.log_interval == 0 or it == 1:
-                train_loss = dist.sum([loss.item()], device)[0] / dist.world
-                rows.append(dict(iter=it, elapsed_s=round(elapsed, 3), lr=lr, train_loss=round(train_loss, 6)))
-                if bar is not None:
-                    bar.set_postfix_str(f"step {it}, loss {train_loss:.3f}, lr {lr:.1e}", refresh=False)
-            if bar is not None:
-                if hp["max_iters"] > 0:
-                    bar.update(1)
-                else:
-                    bar.update(min(elapsed, budget) - bar.n)
-            if it % hp["eval_interval"] == 0:
-                windows = hp["eval_iters"] * hp["batch_size"]
-                val = evaluate(raw_model, val_ids, hp["block_size"], hp["batch_size"], windows, dist, device, autocast)
-                trn = evaluate(raw_model, train_ids, hp["block_size"], hp["batch_size"], windows, dist, device,
-                               autocast)
-                rows.append(dict(iter=it, elapsed_s=round(elapsed, 3), lr=lr, eval_train_loss=round(trn, 6),
-                                 eval_val_loss=round(val, 6)))
-                write(f"step {it:6d} | {elapsed:7.1f} s | train {trn:.4f} | val {val:.4f} | lr {lr:.2e}")
-                save_checkpoint()
-    except KeyboardInterrupt:
-        interrupted = True
-        write("interrupted: saving a checkpoint (continue with --resume)")
-    if bar is not None:
-        bar.close()
-    elapsed = dist.broadcast_float(time.perf_counter() - session_start, device)
-    save_checkpoint()
-
-    tokens = it * hp["batch_size"] * hp["block_size"]
-    session_time = elapsed
-    val_loss = evaluate(raw_model, val_ids, hp["block_size"], max(hp["batch_size"], 32), 0, dist, device, autocast)
-    if dist.main:
-        results = dict(val_loss=val_loss, iters=it, elapsed_s=round(session_time, 2), tokens=tokens,
-                       tokens_per_s=round(tokens / max(session_time, 1e-9)), parameters=n_params,
-                       interrupted=interrupted)
-        if tokenizer.kind == "bpe":
-            results["val_loss_per_char"] = val_loss * len(val_ids) / len(val_text)
-        (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-        rows.append(dict(iter=it, elapsed_s=round(session_time, 3), final_val_loss=round(val_loss, 6)))
-        write_log(out / "log.csv", rows)
-        print(f"{it:,} steps in {session_time:.1f} s ({results['tokens_per_s']:,} tokens/s); checkpoint {ckpt_path}")
-        if args.sample_tokens > 0:
-            start = tokenizer.encode("\n")[:1] or [0]
-            ids = sample(raw_model, start, args.sample_tokens, hp["block_size"], device, seed=hp["seed"])
-            print("---- sample ----")
-            print(tokenizer.decode(ids).strip("\n"))
-            print("----------------")
-        if tokenizer.kind == "bpe":
-            print(f"val loss per character: {results['val_loss_per_char']:.4f}")
-        print(f"val_loss={val_loss:.4f}", flush=True)
-    dist.close()
-    return 0
+        run.raw_model.load_state_dict(saved["model"])
+        run.optimizer.load_state_dict(saved["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as error:
+        raise TrainError(f"the checkpoint does not fit this notebook's model or optimizer "
+                         f"({' '.join(str(error).split())[:160]})") from None
+    torch.set_rng_state(saved["rng"])
+    if saved["cuda_rng"] is not None and run.device.startswith("cuda"):
+        torch.cuda.set_rng_state(saved["cuda_rng"])
+    run.it, run.elapsed, run.warm_end, run.rows = saved["iter"], saved["elapsed"], saved["warm_end"], saved["rows"]
+    changed = [name for name, whose in run.owner.items() if saved["parts"].get(name) != whose]
+    if changed:
+        say(f"note: since the checkpoint, these parts changed hands: {', '.join(changed)}")
 
 
 def write_log(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -585,8 +567,227 @@ def write_log(path: Path, rows: list[dict[str, Any]]) -> None:
         writer.writerows(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point for tests and scripts: parse ``argv`` as the ``train`` subcommand does."""
-    parser = argparse.ArgumentParser(prog="python -m autograder train")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+# ---------------------------------------------------------------- the training loop
+
+
+def train_step(run: Run, lr: float) -> float:
+    """One optimizer step on this rank's share of a global batch from get_batch; returns the loss."""
+    import torch
+
+    hp, dist = run.hp, run.dist
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    x, y = run.code["get_batch"](run.train_ids, hp["block_size"], hp["batch_size"])
+    share = slice(dist.rank * hp["batch_size"] // dist.world, (dist.rank + 1) * hp["batch_size"] // dist.world)
+    with run.ctx:
+        _, loss = run.model(x[share].to(run.device), y[share].to(run.device))
+    run.scaler.scale(loss).backward()
+    if hp["grad_clip"] > 0:
+        run.scaler.unscale_(run.optimizer)
+        torch.nn.utils.clip_grad_norm_(run.raw_model.parameters(), hp["grad_clip"])
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    run.optimizer.zero_grad(set_to_none=True)
+    return loss.item()
+
+
+def train_loop(run: Run, bar: Any, write: Callable, stop_after: int, log_interval: int) -> bool:
+    """Train until the step or time limit (or ``stop_after`` steps of this session); True if
+    stopped early.  Evaluates and saves a checkpoint every eval_interval steps."""
+    hp, dist = run.hp, run.dist
+    budget = hp["max_minutes"] * 60.0 if hp["max_minutes"] > 0 else math.inf
+    max_iters = hp["max_iters"] if hp["max_iters"] > 0 else math.inf
+    start, session_steps = time.perf_counter() - run.elapsed, 0
+    while True:
+        run.elapsed = dist.broadcast_float(time.perf_counter() - start, run.device)  # one clock for all ranks
+        if run.it >= max_iters or run.elapsed >= budget:
+            return False
+        if stop_after and session_steps >= stop_after:
+            return True
+        if run.it == hp["warmup_iters"] and run.warm_end is None:
+            run.warm_end = run.elapsed
+        lr = learning_rate(run.code["get_lr"], run.it, run.elapsed, hp, run.warm_end)
+        loss = train_step(run, lr)
+        run.it, session_steps = run.it + 1, session_steps + 1
+        if run.it % log_interval == 0 or run.it == 1:
+            loss = dist.sum([loss], run.device)[0] / dist.world
+            run.rows.append(dict(iter=run.it, elapsed_s=round(run.elapsed, 3), lr=lr, train_loss=round(loss, 6)))
+            if bar is not None:
+                bar.set_postfix_str(f"step {run.it}, loss {loss:.3f}, lr {lr:.1e}", refresh=False)
+        if bar is not None:
+            bar.update(1 if hp["max_iters"] > 0 else min(run.elapsed, budget) - bar.n)
+        if run.it % hp["eval_interval"] == 0:
+            losses = periodic_eval(run)
+            run.rows.append(dict(iter=run.it, elapsed_s=round(run.elapsed, 3), lr=lr,
+                                 eval_train_loss=round(losses["train"], 6), eval_val_loss=round(losses["val"], 6)))
+            write(f"step {run.it:6d} | {run.elapsed:7.1f} s | train {losses['train']:.4f} | "
+                  f"val {losses['val']:.4f} | lr {lr:.2e}")
+            save_checkpoint(run)
+
+
+def progress_bar(run: Run, no_progress: bool) -> Any:
+    if not run.dist.main or no_progress:
+        return None
+    from tqdm import tqdm
+
+    hp = run.hp
+    if hp["max_iters"] > 0:
+        return tqdm(total=hp["max_iters"], initial=run.it, unit="step", dynamic_ncols=True, mininterval=1.0)
+    budget = round(hp["max_minutes"] * 60)
+    return tqdm(total=budget, initial=min(round(run.elapsed), budget), unit="s", dynamic_ncols=True,
+                mininterval=1.0, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s {postfix}")
+
+
+# ---------------------------------------------------------------- the sample
+
+
+def sample_text(run: Run, n_tokens: int) -> str:
+    """``n_tokens`` drawn by the run's generate (temperature 0.8, top-k 40) after a newline."""
+    import torch
+
+    start = run.tokenizer.encode("\n")[:1] or [0]
+    idx = torch.tensor([start], dtype=torch.long, device=run.device)
+    torch.manual_seed(run.hp["seed"])
+    run.raw_model.eval()
+    with run.ctx:
+        out = run.code["generate"](run.raw_model, idx, n_tokens, temperature=0.8, top_k=40)
+    run.raw_model.train()
+    return run.tokenizer.decode(out[0, len(start):].tolist())
+
+
+# ---------------------------------------------------------------- putting it together
+
+
+def set_up(args: argparse.Namespace, dist: Distributed, device: str, say: Callable) -> tuple[Run, bool]:
+    """Everything a run needs, checked before anything is written: hyperparameters, the text, the
+    learner's code, tokens, model and optimizer (restored from the checkpoint with --resume)."""
+    import torch
+
+    saved = load_checkpoint(args)
+    hp = resolve_hyper(args, saved)
+    if hp["batch_size"] % dist.world:
+        raise TrainError(f"--batch-size {hp['batch_size']} must be divisible by the {dist.world} processes")
+    notebook = Path(args.notebook or (saved["notebook"] if saved else LESSONS_DIR / "08_gpt.ipynb"))
+    data = Path(args.data or (saved["data"] if saved else DATASETS_DIR / "shakespeare.txt"))
+    identity = dict(notebook=str(notebook.resolve()), data=str(data.resolve()),
+                    preset=saved["preset"] if saved else args.preset or DEFAULT_PRESET)
+    text = read_text(data)
+    bpe = None
+    if hp["tokenizer"] == "bpe":
+        bpe = bpe_functions(Path(args.bpe_notebook or notebook.with_name("01_tokenization.ipynb")), dist, say)
+    tokenizer, train_ids, val_ids = load_data(text, data, hp, saved, bpe)
+    code, owner = learner_code(notebook, dist, say)
+    probe = train_ids[: min(8, hp["block_size"]) + 1][None]
+    model = build_model(code, owner, hp, tokenizer.vocab_size, probe, say).to(device)
+    optimizer = build_optimizer(code, model, hp)
+    dtype, ctx = precision(device.split(":")[0], args.dtype)
+    scaler = torch.amp.GradScaler(device.split(":")[0], enabled=(dtype == "float16"))
+    run = Run(hp, code, owner, dist, device, dtype, ctx, model, model, optimizer, scaler, tokenizer,
+              train_ids.to(device), val_ids.to(device), len(text) - len(train_val_split(text)[0]),
+              Path(args.out), identity)
+    if saved:
+        restore_checkpoint(run, saved, say)
+    if args.compile:
+        run.model = torch.compile(run.model)
+    if dist.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        on_gpu = device.startswith("cuda")
+        run.model = DistributedDataParallel(run.model, device_ids=[dist.local_rank] if on_gpu else None)
+    return run, saved is not None
+
+
+def describe(run: Run, threads: int, resumed: bool) -> str:
+    hp, limits = run.hp, []
+    if hp["max_iters"] > 0:
+        limits.append(f"{hp['max_iters']:,} steps")
+    if hp["max_minutes"] > 0:
+        limits.append(f"{hp['max_minutes']:g} min")
+    n_params = sum(p.numel() for p in run.raw_model.parameters())
+    return (f"{'resuming' if resumed else 'training'} the GPT of {run.identity['notebook']}: {n_params:,} parameters "
+            f"({hp['n_layer']} layers, {hp['n_head']} heads, {hp['n_embd']} wide, context {hp['block_size']}), "
+            f"{run.tokenizer.kind} tokens (vocabulary {run.tokenizer.vocab_size}), {len(run.train_ids):,} train / "
+            f"{len(run.val_ids):,} val tokens; batch {hp['batch_size']}, lr {hp['lr']:g}, limit {' or '.join(limits)}; "
+            f"{run.device} ({run.dtype}), {run.dist.world} process(es) x {threads} thread(s)")
+
+
+def write_config(run: Run, threads: int) -> None:
+    config = dict(hyper=run.hp, **run.identity, parts=run.owner, device=run.device, dtype=run.dtype,
+                  world_size=run.dist.world, threads=threads,
+                  parameters=sum(p.numel() for p in run.raw_model.parameters()),
+                  vocab_size=run.tokenizer.vocab_size, train_tokens=len(run.train_ids), val_tokens=len(run.val_ids))
+    run.out.mkdir(parents=True, exist_ok=True)
+    (run.out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+
+def finish(run: Run, sample_tokens: int, interrupted: bool) -> None:
+    """The final evaluation (every rank takes part); then, on rank 0, results.json, the log, the
+    sample, and the val_loss= line."""
+    val_loss = full_val_loss(run)
+    if not run.dist.main:
+        return
+    tokens = run.it * run.hp["batch_size"] * run.hp["block_size"]
+    results = dict(val_loss=val_loss, iters=run.it, elapsed_s=round(run.elapsed, 2), tokens=tokens,
+                   tokens_per_s=round(tokens / max(run.elapsed, 1e-9)),
+                   parameters=sum(p.numel() for p in run.raw_model.parameters()), interrupted=interrupted,
+                   parts=run.owner)
+    if run.tokenizer.kind == "bpe":
+        results["val_loss_per_char"] = val_loss * len(run.val_ids) / run.val_chars
+    (run.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    run.rows.append(dict(iter=run.it, elapsed_s=round(run.elapsed, 3), final_val_loss=round(val_loss, 6)))
+    write_log(run.out / "log.csv", run.rows)
+    print(f"{run.it:,} steps in {run.elapsed:.1f} s ({results['tokens_per_s']:,} tokens/s); "
+          f"checkpoint {run.out / CHECKPOINT}")
+    if sample_tokens > 0:
+        print("---- sample ----")
+        print(sample_text(run, sample_tokens).strip("\n"))
+        print("----------------")
+    if run.tokenizer.kind == "bpe":
+        print(f"val loss per character: {results['val_loss_per_char']:.4f}")
+    print(f"val_loss={val_loss:.4f}", flush=True)
+
+
+def train(args: argparse.Namespace, dist: Distributed, device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    threads = args.threads or max(1, (os.cpu_count() or 1) // dist.local_world)
+    torch.set_num_threads(threads)
+    say = print if dist.main else (lambda *a, **k: None)
+    run, resumed = set_up(args, dist, device, say)
+    if dist.main:  # nothing is written before this point
+        write_config(run, threads)
+    say(describe(run, threads, resumed), flush=True)
+    bar = progress_bar(run, args.no_progress)
+    write = bar.write if bar is not None else (lambda line: say(line, flush=True))
+    try:
+        interrupted = train_loop(run, bar, write, args.stop_after_iters, args.log_interval)
+    except KeyboardInterrupt:
+        interrupted = True
+        write("interrupted: saving a checkpoint (continue with --resume)")
+    if bar is not None:
+        bar.close()
+    save_checkpoint(run)
+    finish(run, args.sample_tokens, interrupted)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``train`` command: 0 when the run ends (or stops as asked), 2 with one line for bad input."""
+    device = resolve_device(args.device)
+    dist = Distributed(device.split(":")[0])
+    if dist.enabled and device.startswith("cuda"):
+        import torch
+
+        device = f"cuda:{dist.local_rank}"
+        torch.cuda.set_device(device)
+    try:
+        train(args, dist, device)
+    except (TrainError, DataError) as error:
+        if dist.main:
+            print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
+    finally:
+        dist.close()
+    return 0
