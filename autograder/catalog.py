@@ -17,7 +17,6 @@ the ``grading`` package is absent and the practice checks run alone.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,8 +25,12 @@ from .registry import Lesson
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
-LESSONS_DIR = REPO_ROOT / "lessons"
-DATASETS_DIR = REPO_ROOT / "datasets"
+# In this repository the notebooks and data sit beside the package; in a student kit (the package
+# installed from its wheel) the lessons are the ./lessons folder the student works in, and the data
+# ships inside the package.
+IN_REPOSITORY = (REPO_ROOT / "solutions").is_dir() and (REPO_ROOT / "lessons").is_dir()
+LESSONS_DIR = REPO_ROOT / "lessons" if IN_REPOSITORY else Path("lessons").resolve()
+DATASETS_DIR = REPO_ROOT / "datasets" if IN_REPOSITORY else PACKAGE_DIR / "datasets"
 
 # One practice module per lesson (practice/lesson01.py, ...), in course order.
 LESSON_MODULES = tuple(sorted(p.stem for p in (PACKAGE_DIR / "practice").glob("lesson[0-9][0-9].py")))
@@ -35,8 +38,13 @@ LESSON_MODULES = tuple(sorted(p.stem for p in (PACKAGE_DIR / "practice").glob("l
 
 @lru_cache(maxsize=1)
 def grading_installed() -> bool:
-    """True where the grading tier is installed (this repository), False in a student kit."""
-    return importlib.util.find_spec("autograder.grading") is not None
+    """True where the grading tier is installed (this repository), False in a student kit (whose
+    ``autograder.grading`` only raises an ImportError that says why)."""
+    try:
+        importlib.import_module("autograder.grading")
+    except ImportError:
+        return False
+    return True
 
 
 def all_lessons() -> dict[str, Lesson]:
@@ -60,7 +68,7 @@ def get_lesson(number: str) -> Lesson:
     """
     key = lesson_key(number)
     lesson = importlib.import_module(f"autograder.practice.lesson{key}").lesson
-    if grading_installed() and importlib.util.find_spec(f"autograder.grading.lesson{key}") is not None:
+    if grading_installed() and (PACKAGE_DIR / "grading" / f"lesson{key}.py").exists():
         importlib.import_module(f"autograder.grading.lesson{key}")
     return lesson
 
