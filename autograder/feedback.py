@@ -171,7 +171,7 @@ def _to_tensor(value: Any) -> Any:
 def first_differences(got: Any, want: Any, atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL,
                       limit: int = MAX_DIFFS) -> str:
     """"at [0, 2]: expected 0.25, got 0.3333; ..." for the first entries of two same-shaped tensors
-    (or lists) that differ, and how many differ in all."""
+    (or lists, or dicts) that differ, and how many differ in all."""
     torch = _torch()
     if _is_tensor(want) or _is_array(want):
         a, b = _as_float64(_to_tensor(got)), _as_float64(_to_tensor(want))
@@ -192,6 +192,12 @@ def first_differences(got: Any, want: Any, atol: float = DEFAULT_ATOL, rtol: flo
                  for i, g_w in enumerate(zip(got, want)) if not close(*g_w, atol, rtol)]
         extra = f" (lengths {len(got)} and {len(want)})" if len(got) != len(want) else ""
         return (f"{len(shown)} of {len(want)} entries differ{extra}; " + "; ".join(shown[:limit])) if shown else extra
+    if isinstance(want, dict) and isinstance(got, dict):
+        shown = [f"at [{k!r}]: expected {want[k]!r}, got {got[k]!r}"
+                 for k in want if k in got and not close(got[k], want[k], atol, rtol)]
+        shown += [f"key {k!r} missing (expected {want[k]!r})" for k in want if k not in got]
+        shown += [f"unexpected key {k!r} (got {got[k]!r})" for k in got if k not in want]
+        return f"{len(shown)} entries differ; " + "; ".join(shown[:limit]) if shown else ""
     return ""
 
 
@@ -269,7 +275,7 @@ def expect_type(value: Any, expected: type | tuple[type, ...], what: str, hint: 
 
 def expect_equal(got: Any, expected: Any, what: str, hint: str = "") -> None:
     if got != expected:
-        differences = first_differences(got, expected) if isinstance(expected, (list, tuple)) else ""
+        differences = first_differences(got, expected) if isinstance(expected, (list, tuple, dict)) else ""
         raise CheckFailure(f"{what}: expected {describe(expected)}\n    but got {describe(got)}"
                            + (f"\n    {differences}" if differences else "") + ".", hint)
 
