@@ -71,6 +71,15 @@ masked, hard, weights = _good_mask_and_softmax(scaled)
 hard = [[1 if j == row.index(max(row)) else 0 for j in range(len(row))] for row in masked]
 return masked, hard, weights
 """))
+lesson.mutant("mask_and_softmax", "weights not rounded", "not rounded to 2 decimals", _wrap("mask_and_softmax", "scaled", """
+masked, hard, weights = _good_mask_and_softmax(scaled)
+import math
+rows = []
+for row in masked:
+    e = [math.exp(x - max(row)) for x in row]
+    rows.append([v / sum(e) for v in e])
+return masked, hard, rows
+"""))
 lesson.mutant("mask_and_softmax", "softmax over columns", "normalised the columns", _wrap("mask_and_softmax", "scaled", """
 masked, hard, weights = _good_mask_and_softmax(scaled)
 import math
@@ -143,7 +152,153 @@ def machine_forward(p):
         q[k] = [list(c) for c in zip(*p[k])]
     return _good_machine_forward(q)
 """)
+lesson.mutant("hand_vs_machine", "rounds like on paper", "rounded like on paper", """
+def machine_forward(p):
+    t = lambda M: torch.tensor(M, dtype=torch.float32)
+    x = t(p["E"])[torch.tensor(p["ids"])] + t(p["P"])
+    q, k, v = x @ t(p["W_q"]), x @ t(p["W_k"]), x @ t(p["W_v"])
+    future = torch.ones(4, 4, dtype=torch.bool).triu(1)
+    w = torch.softmax((q @ k.T / 2).masked_fill(future, float("-inf")), dim=-1).round(decimals=2)
+    r = x + w @ v @ t(p["W_o"])
+    h = ((r - r.mean(-1, keepdim=True)) / (r.var(-1, keepdim=True, correction=0) + 1e-5).sqrt()).round(decimals=2)
+    return h + torch.relu(h @ t(p["W_1"]) + t(p["b_1"])) @ t(p["W_2"])
+""")
 lesson.mutant("hand_vs_machine", "returns a list", "should return a torch.Tensor", """
 def machine_forward(p):
     return [[0.0] * 4 for _ in range(4)]
+""")
+
+
+# ---------------------------------------------------------------- alternatives (correct, written differently)
+
+lesson.alternative("embed", "direct row lookup, with Fractions", """
+def embed(ids, E, P):
+    one_hot = [[Fraction(int(j == i)) for j in range(len(E))] for i in ids]
+    tok = [[Fraction(e) for e in E[i]] for i in ids]
+    return one_hot, tok, [[a + b for a, b in zip(r, q)] for r, q in zip(tok, P)]
+""")
+lesson.alternative("embed", "torch tensors: F.one_hot, nn.Embedding", """
+def embed(ids, E, P):
+    ids_t = torch.tensor(ids)
+    one_hot = F.one_hot(ids_t, len(E))
+    tok = nn.Embedding.from_pretrained(torch.tensor(E, dtype=torch.float32))(ids_t)
+    return one_hot, tok, tok + torch.tensor(P)
+""")
+lesson.alternative("embed", "numpy", """
+def embed(ids, E, P):
+    import numpy as np
+    one_hot = np.eye(len(E), dtype=int)[ids]
+    tok = one_hot @ np.array(E)
+    return one_hot, tok, tok + np.array(P)
+""")
+lesson.alternative("qkv", "torch integer matmul", """
+def qkv(X, W_q, W_k, W_v):
+    x = torch.tensor(X)
+    return tuple(x @ torch.tensor(W) for W in (W_q, W_k, W_v))
+""")
+lesson.alternative("qkv", "index loops", """
+def qkv(X, W_q, W_k, W_v):
+    def times(A, B):
+        out = [[0] * len(B[0]) for _ in A]
+        for i in range(len(A)):
+            for j in range(len(B[0])):
+                for k in range(len(B)):
+                    out[i][j] += A[i][k] * B[k][j]
+        return out
+    return times(X, W_q), times(X, W_k), times(X, W_v)
+""")
+lesson.alternative("attention_scores", "floats for the halves", """
+def attention_scores(Q, K):
+    scores = [[sum(a * b for a, b in zip(q, k)) for k in K] for q in Q]
+    return scores, [[s / 2 for s in row] for row in scores]
+""")
+lesson.alternative("attention_scores", "torch, scaled written as strings", """
+def attention_scores(Q, K):
+    scores = torch.tensor(Q) @ torch.tensor(K).T
+    return scores, [[str(Fraction(int(s), 2)) for s in row] for row in scores]
+""")
+lesson.alternative("mask_and_softmax", "on paper: EXP_TABLE lookups, 4 decimals, strings for -inf and thirds", """
+def mask_and_softmax(scaled):
+    masked = [["-inf" if j > i else s for j, s in enumerate(row)] for i, row in enumerate(scaled)]
+    hard, weights = [], []
+    for i, row in enumerate(scaled):
+        seen = row[:i + 1]
+        top = max(seen)
+        n = seen.count(top)
+        hard.append([f"1/{n}" if j <= i and s == top else 0 for j, s in enumerate(row)])
+        e = [EXP_TABLE[float(s - top)] if j <= i else 0.0 for j, s in enumerate(row)]
+        total = round(sum(e), 4)
+        weights.append([round(round(v / total, 4), 2) for v in e])
+    return masked, hard, weights
+""")
+lesson.alternative("mask_and_softmax", "torch: masked_fill, low-temperature softmax, round", """
+def mask_and_softmax(scaled):
+    s = torch.tensor(scaled, dtype=torch.float64)
+    masked = s.masked_fill(torch.ones_like(s, dtype=torch.bool).triu(1), float("-inf"))
+    top = masked.amax(-1, keepdim=True)
+    hard = (masked == top).double() / (masked == top).sum(-1, keepdim=True)
+    return masked, hard, torch.softmax(masked, -1).round(decimals=2)
+""")
+lesson.alternative("attention_output", "exact fractions", """
+def attention_output(weights, V, W_o, X):
+    w = [[Fraction(str(x)) for x in row] for row in weights]
+    attn_out = [[sum(w[i][j] * V[j][c] for j in range(len(V))) for c in range(len(V[0]))] for i in range(len(w))]
+    proj = [[sum(a * W_o[k][c] for k, a in enumerate(row)) for c in range(len(W_o[0]))] for row in attn_out]
+    return attn_out, proj, [[x + y for x, y in zip(r, q)] for r, q in zip(X, proj)]
+""")
+lesson.alternative("attention_output", "torch float32", """
+def attention_output(weights, V, W_o, X):
+    t = lambda M: torch.tensor(M, dtype=torch.float32)
+    attn_out = t(weights) @ t(V)
+    proj = attn_out @ t(W_o)
+    return attn_out, proj, t(X) + proj
+""")
+lesson.alternative("layer_norm", "statistics module, exact mean and variance", """
+def layer_norm(resid1):
+    import statistics
+    rows = [[Fraction(str(x)) for x in row] for row in resid1]
+    mean = [statistics.mean(row) for row in rows]
+    var = [statistics.pvariance(row) for row in rows]
+    normed = [[round(float(x - m) / math.sqrt(float(v) + 1e-5), 2) for x in row] for row, m, v in zip(rows, mean, var)]
+    return mean, var, normed
+""")
+lesson.alternative("layer_norm", "torch: nn.LayerNorm without gain and bias, then round", """
+def layer_norm(resid1):
+    r = torch.tensor(resid1, dtype=torch.float64)
+    normed = nn.LayerNorm(4, elementwise_affine=False, dtype=torch.float64)(r)
+    return r.mean(-1), r.var(-1, correction=0), normed.round(decimals=2)
+""")
+lesson.alternative("feed_forward", "numpy", """
+def feed_forward(normed, W_1, b_1, W_2):
+    import numpy as np
+    hidden = np.maximum(np.array(normed) @ np.array(W_1) + np.array(b_1), 0)
+    out = hidden @ np.array(W_2)
+    return hidden, out, np.array(normed) + out
+""")
+lesson.alternative("feed_forward", "exact fractions, ReLU as a comparison", """
+def feed_forward(normed, W_1, b_1, W_2):
+    n = [[Fraction(str(x)) for x in row] for row in normed]
+    pre = [[sum(a * w for a, w in zip(row, col)) + b for col, b in zip(zip(*W_1), b_1)] for row in n]
+    hidden = [[x if x > 0 else 0 for x in row] for row in pre]
+    out = [[sum(h * w for h, w in zip(row, col)) for col in zip(*W_2)] for row in hidden]
+    return hidden, out, [[a + b for a, b in zip(r, o)] for r, o in zip(n, out)]
+""")
+lesson.alternative("hand_vs_machine", "functional torch in float64, own attention with a -1e9 mask", """
+def machine_forward(p):
+    t = lambda M: torch.tensor(M, dtype=torch.float64)
+    x = F.embedding(torch.tensor(p["ids"]), t(p["E"])) + t(p["P"])
+    q, k, v = x @ t(p["W_q"]), x @ t(p["W_k"]), x @ t(p["W_v"])
+    scores = (q @ k.T / math.sqrt(k.shape[-1])).masked_fill(torch.ones(4, 4, dtype=torch.bool).triu(1), -1e9)
+    h = F.layer_norm(x + torch.softmax(scores, -1) @ v @ t(p["W_o"]), (4,))
+    return h + F.relu(h @ t(p["W_1"]) + t(p["b_1"])) @ t(p["W_2"])
+""")
+lesson.alternative("hand_vs_machine", "einsum, nn.LayerNorm, gradients left on", """
+def machine_forward(p):
+    t = lambda M: torch.tensor(M, dtype=torch.float32)
+    x = t(p["E"])[torch.tensor(p["ids"])] + t(p["P"])
+    q, k, v = (torch.einsum("td,de->te", x, t(p[w])) for w in ("W_q", "W_k", "W_v"))
+    a = F.scaled_dot_product_attention(q[None, None], k[None, None], v[None, None], is_causal=True)[0, 0]
+    h = nn.LayerNorm(4)(x + torch.einsum("te,ed->td", a, t(p["W_o"])))
+    hidden = torch.clamp(torch.einsum("td,df->tf", h, t(p["W_1"])) + t(p["b_1"]), min=0)
+    return h + torch.einsum("tf,fd->td", hidden, t(p["W_2"]))
 """)

@@ -11,15 +11,16 @@ from fractions import Fraction
 
 import pytest
 
-from autograder.catalog import SOLUTIONS_DIR, get_lesson
-from autograder.grading.lesson06 import (EXERCISE_STEPS, _torch_reference, float_forward, make_problem, seed_for,
-                                 solve)
+from autograder.catalog import SOLUTIONS_DIR, get_testdata
+from autograder.by_hand import make_problem, seed_for
+from autograder.practice.lesson06 import EXERCISE_STEPS
+from autograder.reference.by_hand import float_forward, solve, torch_reference
 from autograder.registry import Namespace
 from autograder.runner import run_exercise
 
 from .conftest import load_lesson
 
-LESSON = get_lesson("06")
+LESSON = get_testdata("06")
 STEP_EXERCISES = list(EXERCISE_STEPS)     # the 7 hand-computed exercises (function name = exercise name)
 IDS = ["alice", "bob", "student 42"]
 
@@ -94,7 +95,7 @@ def test_problems_fit_on_paper(sid) -> None:
     assert all(x in (-1, 0, 1, 2) for k in ("W_q", "W_k", "W_v", "W_o", "W_1", "W_2") for row in p[k] for x in row)
     exact = float_forward(p)
     assert max(abs(a - float(b)) for ra, rb in zip(exact, s["resid2"]) for a, b in zip(ra, rb)) <= 0.03
-    torch_ref = _torch_reference(p)
+    torch_ref = torch_reference(p)
     assert max(abs(a - b) for ra, rb in zip(exact, torch_ref) for a, b in zip(ra, rb)) < 1e-9
 
 
@@ -179,3 +180,85 @@ def test_answers_in_other_forms_are_accepted() -> None:
     values["mask_and_softmax"] = lambda scaled: (as_text, as_float, torch.tensor([[float(x) for x in row]
                                                                                for row in s["weights"]]))
     assert run_exercise(LESSON.get("mask_and_softmax"), Namespace(values)).passed
+
+
+# ---------------------------------------------------------------- rounding (issue 12)
+
+def test_unrounded_weights_are_caught_where_they_happen() -> None:
+    from autograder.reference.by_hand import mm, softmax_rows
+
+    s = solve(make_problem(seed_for("alice")))
+    unrounded = softmax_rows(s["masked"])
+    values = dict(_namespace("alice").values)
+    values["mask_and_softmax"] = lambda scaled: (s["masked"], s["hard"], unrounded)
+    result = run_exercise(LESSON.get("mask_and_softmax"), Namespace(values))
+    assert not result.passed and "not rounded to 2 decimals" in result.message, result.line()
+    assert "0.99 or 1.01" in result.hint
+    practice = run_exercise(LESSON.get("mask_and_softmax"), Namespace(values), tiers=("practice",))
+    assert practice.message == result.message
+    # typed by hand from unrounded weights: attn_out is within tolerance for alice, proj is not;
+    # the message must name the rounding, not blame the arithmetic of proj
+    attn_out = mm(unrounded, s["V"])
+    proj = mm(attn_out, make_problem(seed_for("alice"))["W_o"])
+    resid1 = [[float(x) + y for x, y in zip(rx, rp)] for rx, rp in zip(s["X"], proj)]
+    values["attention_output"] = lambda weights, V, W_o, X: (attn_out, proj, resid1)
+    result = run_exercise(LESSON.get("attention_output"), Namespace(values))
+    assert not result.passed and "unrounded softmax weights" in result.message, result.line()
+
+
+# ---------------------------------------------------------------- the practice tier on its own
+
+@pytest.mark.parametrize("sid", ["alice", "bob"])
+def test_practice_tier_alone_for_other_ids(sid) -> None:
+    results = {e.name: run_exercise(e, _namespace(sid), tiers=("practice",)) for e in LESSON}
+    assert all(r.passed for r in results.values()), [r.line() for r in results.values() if not r.passed]
+    copied = {name: run_exercise(LESSON.get(name), _namespace(sid, answers_of="practice"), tiers=("practice",))
+              for name in STEP_EXERCISES}
+    assert not any(r.passed for r in copied.values()), [r.exercise for r in copied.values() if r.passed]
+    for mutant in LESSON.mutants:
+        values = dict(_namespace(sid).values)
+        exec(compile(mutant.source, f"<mutant {mutant.description}>", "exec"), values)
+        result = run_exercise(LESSON.get(mutant.exercise), Namespace(values), tiers=("practice",))
+        assert not result.passed, f"{sid}: mutant '{mutant.description}' passes the practice tier"
+
+
+# ---------------------------------------------------------------- the student kit's problem table
+
+def test_problem_table_gives_the_same_problems(tmp_path) -> None:
+    import json
+
+    from autograder import by_hand
+    from autograder.reference.by_hand import write_problem_table
+
+    path = tmp_path / "by_hand_problems.json"
+    ids = ["practice", "alice", "student001", "alice"]
+    assert write_problem_table(path, ids) == ["practice", "alice", "student001"]
+    assert by_hand.table_ids(path) == ["practice", "alice", "student001"]
+    for sid in ("practice", "alice", "student001"):
+        assert by_hand.problem_from_table(seed_for(sid), path) == make_problem(seed_for(sid))
+    text = path.read_text(encoding="utf-8")
+    assert "resid2" not in text and "weights" not in text        # inputs only, never answers
+    assert set(json.loads(text)["problems"]["%d" % seed_for("alice")]) == set(make_problem(seed_for("alice")))
+    with pytest.raises(by_hand.UnknownStudent, match="ask your instructor") as error:
+        by_hand.problem_from_table(seed_for("mallory"), path)
+    assert "'practice', 'alice', 'student001'" in str(error.value)
+
+
+def test_an_unknown_id_in_a_kit_is_explained(tmp_path, monkeypatch) -> None:
+    """Without the reference generator (a student kit), make_problem reads the table, and the
+    practice checks explain an id that is not in it."""
+    import sys
+
+    from autograder import by_hand
+    from autograder.reference.by_hand import write_problem_table
+
+    path = tmp_path / "by_hand_problems.json"
+    write_problem_table(path, ["practice", "alice"])
+    monkeypatch.setattr(by_hand, "PROBLEM_TABLE", path)
+    monkeypatch.setattr(by_hand.problem_from_table, "__defaults__", (path,))
+    monkeypatch.setitem(sys.modules, "autograder.reference.by_hand", None)   # import fails, as in the kit
+    assert by_hand.make_problem(seed_for("alice")) == solve.__globals__["generate_problem"](seed_for("alice"))
+    ns = _namespace("alice")
+    assert run_exercise(LESSON.get("embed"), ns, tiers=("practice",)).passed
+    result = run_exercise(LESSON.get("embed"), _namespace("mallory"), tiers=("practice",))
+    assert not result.passed and "no lesson 06 problem" in result.message and "'practice', 'alice'" in result.message
