@@ -213,6 +213,11 @@ class Mistake:
 Mistakes = Iterable[Mistake] | Callable[[], Iterable[Mistake]]
 
 
+def _about(what: str, message: str) -> str:
+    """"what: message", unless the message already starts by naming ``what``."""
+    return message if message.startswith(what) else f"{what}: {message}"
+
+
 def expect_close(got: Any, want: Any, what: str, hint: str = "", mistakes: Mistakes = (),
                  atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL, scale: float | None = None,
                  check_dtype: bool = True) -> None:
@@ -242,12 +247,12 @@ def expect_close(got: Any, want: Any, what: str, hint: str = "", mistakes: Mista
         if tuple(got.shape) != tuple(want.shape):
             for mistake in (mistakes() if callable(mistakes) else mistakes):
                 if close(got, mistake.output, atol, rtol):
-                    raise CheckFailure(f"{what}: {mistake.message}", mistake.hint or hint)
+                    raise CheckFailure(_about(what, mistake.message), mistake.hint or hint)
             raise CheckFailure(f"{what} has the wrong shape: expected {tuple(want.shape)}, got {tuple(got.shape)}.",
                                hint)
     for mistake in (mistakes() if callable(mistakes) else mistakes):
         if close(got, mistake.output, atol, rtol):
-            raise CheckFailure(f"{what}: {mistake.message}\n    expected {describe(want)}\n    but got  {describe(got)}",
+            raise CheckFailure(f"{_about(what, mistake.message)}\n    expected {describe(want)}\n    but got  {describe(got)}",
                                mistake.hint or hint)
     if tensor_like and check_dtype and got.dtype != want.dtype and close(got, want, atol, rtol):
         raise CheckFailure(f"{what} has dtype {got.dtype}, expected {want.dtype} (the values are right).", hint)
