@@ -9,8 +9,9 @@ receives the correct inputs of its step, so one wrong step never spoils the next
 
 Answers may be typed by hand in any of the forms the lesson allows (ints, floats, ``Fraction(5, 2)``,
 ``"5/2"``, ``float("-inf")``, tensors); :func:`expect_step` reads them, compares exactly where the
-arithmetic is exact and to 2 decimals where it is not, and names the first wrong entry.  The grading
-checks use the same helpers with the exact answer key, and add the diagnosis of known mistakes.
+arithmetic is exact and to 2 decimals where it is not, names a known mistake when the answer equals
+what that mistake gives (:func:`step_mistakes`, computed the same way from the correct inputs), and
+otherwise the first wrong entry.  The grading checks use the same helpers with the exact answer key.
 
 ``machine_forward`` (exercise 8) is a general function, so it is also compared with stored outputs
 on fixed problems (``examples/06_transformer_by_hand.json``).
@@ -303,19 +304,20 @@ def torch_sheet(p: dict[str, Any]) -> dict[str, torch.Tensor]:
     return s
 
 
-def _plain(value: Any) -> Any:
-    """A computed value as a learner's function receives it: ints where whole, else floats (10 decimals)."""
+def plain_values(value: Any) -> Any:
+    """A computed value (tensor, list, fraction) as a learner's function receives it: ints where whole,
+    else floats (to 10 decimals, without float noise)."""
     if isinstance(value, torch.Tensor):
         value = value.tolist()
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain_values(v) for v in value]
     if isinstance(value, (float, Fraction)) and math.isfinite(value) and float(value).is_integer():
         return int(value)
     return round(float(value), 10) if isinstance(value, (float, Fraction)) else value
 
 
-def _wanted(step: str, value: torch.Tensor) -> list:
-    """A step's expected value: exact fractions where the step is exact (ints, halves, 1/2, 1/3...)."""
+def as_step_grid(step: str, value: torch.Tensor) -> list:
+    """A computed step as a list of rows: exact fractions where the step is exact (ints, halves, 1/3...)."""
     grid = value.tolist()
     if STEPS[step].tolerance != EXACT:
         return grid
@@ -326,14 +328,132 @@ def _wanted(step: str, value: torch.Tensor) -> list:
     return [[exact(x) for x in row] if isinstance(row, list) else exact(row) for row in grid]
 
 
+# ---------------------------------------------------------------- known mistakes, and what they give
+
+NOT_ROUNDED = ("it was computed from unrounded softmax weights. The lesson rounds the weights to 2 decimals and "
+               "carries those rounded numbers forward (the ones this function receives).")
+NOT_ROUNDED_HINT = "Use the 2-decimal weights; a row of them may sum to 0.99 or 1.01, which is expected."
+
+
+def step_mistakes(step: str, p: dict[str, Any], s: dict[str, torch.Tensor]) -> list[Mistake]:
+    """The known wrong answers of ``step`` for problem ``p``, computed with PyTorch from the correct
+    inputs (``s``, see :func:`torch_sheet`), each with the message that names it.  Both tiers use them."""
+    W = {name: _tensor(p[name]) for name in ("E", "W_q", "W_k", "W_v", "W_o", "W_1", "b_1", "W_2")}
+    future = torch.ones(T, T, dtype=torch.bool).triu(1)
+
+    def rounded(x: torch.Tensor) -> torch.Tensor:
+        return x.round(decimals=2)
+
+    def unrounded_attn_out() -> torch.Tensor:   # what a learner gets who carries unrounded weights forward
+        return torch.softmax(s["masked"], dim=-1) @ s["V"]
+
+    def qkv(name: str, W_name: str) -> list[tuple]:
+        return [(W[W_name] @ s["X"], f"you computed {W_name}·X; the product is in the wrong order.",
+                 f"Tokens are rows: {name} = X·{W_name}, each row of X times the columns of {W_name}."),
+                (s["X"] @ W[W_name].T, f"you used the rows of {W_name} where its columns belong (X·{W_name}ᵀ).",
+                 f"{name}[i][j] = row i of X · column j of {W_name} (read {W_name} down a column).")]
+
+    def layer_norm(x: torch.Tensor, mean: bool = True, correction: int = 0, root: bool = True) -> torch.Tensor:
+        centred = x - x.mean(-1, keepdim=True) if mean else x
+        var = x.var(-1, keepdim=True, correction=correction) + EPS
+        return rounded(centred / (var.sqrt() if root else var))
+
+    known: dict[str, Any] = {
+        "one_hot": lambda: [(s["one_hot"].T, "it is transposed: one column per token instead of one row per token.",
+                             "one_hot has T = 4 rows (tokens) and 5 columns (vocabulary): row t is 1 at column ids[t].")],
+        "tok": lambda: [(W["E"][:T], "row t is row t of E, but it should be row ids[t]: look tokens up by id, not "
+                         "by position.", "The one-hot row of token t selects row ids[t] of E.")],
+        "X": lambda: [(s["tok"], "the positional rows were not added: X is just the token embeddings.",
+                       "Without P the model cannot tell positions apart: add P[t] to row t.")],
+        "Q": lambda: qkv("Q", "W_q"), "K": lambda: qkv("K", "W_k"), "V": lambda: qkv("V", "W_v"),
+        "scores": lambda: [
+            (s["Q"] @ s["K"], "you computed Q·K: K not transposed. Row i of Q must meet row j of K.",
+             "scores = Q·Kᵀ: scores[i][j] = (row i of Q) · (row j of K)."),
+            (s["scores"].T, "you computed K·Qᵀ, the transpose: row i must belong to query i.",
+             "scores[i][j] = how much token i (the query) looks at token j (the key).")],
+        "scaled": lambda: [
+            (s["scores"], "it equals scores: you did not scale. Divide by √d_k = 2.",
+             "Without the 1/√d_k scaling, dot products grow with d_k and push softmax to a hard maximum."),
+            (s["scores"] / D_K, "you divided by d_k = 4 instead of √d_k = 2.", "The scale is 1/√d_k: √4 = 2.")],
+        "masked": lambda: [
+            (s["scaled"].masked_fill(future.T, NEG_INF), "the mask hides the wrong triangle: the past (j < i) "
+             "instead of the future (j > i).", "Token i may look at tokens 0..i: -inf goes where the column j > row i."),
+            (s["scaled"], "nothing was masked.", "Put float('-inf') at every j > i."),
+            (s["scaled"].masked_fill(future, 0.0), "the masked entries are 0, but e^0 = 1 would still give the "
+             "future weight. Use float('-inf').", "Masked scores must be -inf so that e^-inf = 0.")],
+        "hard": lambda: [
+            (F.one_hot(s["masked"].argmax(-1), T), "a tie was given to the first maximum only: ties share the "
+             "weight (1/2 each for two).", "With two equal maxima, each gets 1/2 (Fraction(1, 2))."),
+            (torch.softmax(s["scaled"] / 1e-3, dim=-1).round(decimals=6), "the hardmax looked at the future: take "
+             "the maximum of the unmasked entries only.", "Apply hardmax to the masked scores; -inf never wins.")],
+        "weights": lambda: [
+            (rounded(torch.softmax(s["scaled"], dim=-1)).masked_fill(future, 0.0), "the mask was applied after "
+             "softmax (future weights set to 0 afterwards), so rows no longer sum to 1.",
+             "Mask first (-inf), then softmax: e^-inf = 0 removes the future inside the normalisation."),
+            (rounded(torch.softmax(s["masked"], dim=0)), "softmax normalised the columns; each row (one query) "
+             "must sum to 1.", "Softmax runs along each row: divide by the sum of that row's exponentials."),
+            (rounded(torch.softmax(s["scores"].masked_fill(future, NEG_INF), dim=-1)),
+             "the softmax used the unscaled scores.", "Use the scaled (÷2) and masked scores.")],
+        "attn_out": lambda: [
+            (s["weights"].T @ s["V"], "you used the weights transposed (weightsᵀ·V).",
+             "Row i of the output mixes the rows of V with the weights of row i: Σ_j weights[i][j]·V[j]."),
+            (unrounded_attn_out(), NOT_ROUNDED, NOT_ROUNDED_HINT)],
+        "proj": lambda: [
+            (s["attn_out"], "it equals attn_out: the output projection W_o was forgotten.", "proj = attn_out·W_o."),
+            (s["attn_out"] @ W["W_o"].T, "you used W_o's rows where its columns belong (attn_out·W_oᵀ).",
+             "proj[i][j] = row i of attn_out · column j of W_o."),
+            (unrounded_attn_out() @ W["W_o"], NOT_ROUNDED, NOT_ROUNDED_HINT)],
+        "resid1": lambda: [
+            (s["proj"], "it equals proj: the residual connection (adding X) was forgotten.",
+             "resid1 = X + proj: the residual lets the layer add to its input instead of replacing it."),
+            (s["tok"] + s["proj"], "you added the token embeddings without the positional rows: add X.",
+             "X = one_hot·E + P."),
+            (s["X"] + unrounded_attn_out() @ W["W_o"], NOT_ROUNDED, NOT_ROUNDED_HINT)],
+        "mean": lambda: [(s["resid1"].mean(0), "you averaged over the tokens (down a column); layer norm averages "
+                          "each token's features (along a row).", "mean[i] = average of row i of resid1.")],
+        "var": lambda: [
+            (s["resid1"].var(-1, correction=1), "you divided by n - 1 = 3 (the unbiased variance); layer norm "
+             "divides by n = 4.", "Layer norm uses the biased variance: the plain average of the squared deviations."),
+            (s["resid1"].var(-1, correction=0).sqrt(), "these are standard deviations; var is their square.",
+             "var[i] = mean of (x - mean[i])².")],
+        "normed": lambda: [
+            (layer_norm(s["resid1"], correction=1), "you divided by the unbiased standard deviation (n - 1 = 3); "
+             "layer norm uses the biased variance (divide by n = 4).", "σ² = (1/n) Σ (x - μ)²."),
+            (layer_norm(s["resid1"], mean=False), "the mean was not subtracted before dividing.",
+             "normed = (x - mean) / √(var + ε)."),
+            (layer_norm(s["resid1"], root=False), "you divided by the variance instead of the standard deviation √var.",
+             "normed = (x - mean) / √(var + ε).")],
+        "ffn_hidden": lambda: [
+            (s["normed"] @ W["W_1"] + W["b_1"], "it has negative entries: the ReLU is missing.",
+             "ReLU(x) = max(x, 0): replace every negative entry by 0."),
+            (torch.relu(s["normed"] @ W["W_1"]), "the bias b_1 was not added.",
+             "Add b_1[j] to every entry of column j before the ReLU.")],
+        "ffn_out": lambda: [((s["normed"] @ W["W_1"] + W["b_1"]) @ W["W_2"],
+                             "you multiplied the values before the ReLU by W_2.", "Use ffn_hidden (after the ReLU).")],
+        "resid2": lambda: [
+            (s["ffn_out"], "it equals ffn_out: the second residual connection was forgotten.", "resid2 = normed + ffn_out."),
+            (s["resid1"] + s["ffn_out"], "you added resid1; the FFN's input here is normed (post-norm layer).",
+             "resid2 = normed + ffn_out."),
+            (s["X"] + s["ffn_out"], "you added X; the FFN's input here is normed.", "resid2 = normed + ffn_out.")],
+    }
+    return [Mistake(as_step_grid(step, output), message, hint) for output, message, hint in known[step]()]
+
+
+def check_steps(ns: Namespace, fn: str, p: dict[str, Any], sheet: dict[str, torch.Tensor], known: dict[str, Any],
+                wanted: dict[str, list]) -> None:
+    """Call the learner's ``fn`` on the inputs in ``known`` and compare each step it returns with
+    ``wanted``, naming a known mistake (see :func:`step_mistakes`) where it sees one."""
+    got = call_step(ns, fn, known)
+    for step in EXERCISE_STEPS[fn][1]:
+        expect_step(fn, p["tokens"], step, got[step], wanted[step], step_mistakes(step, p, sheet))
+
+
 def _practice_step(ns: Namespace, fn: str) -> None:
     """Check the learner's ``fn`` on their own problem against PyTorch, step by step."""
     _, p = student_problem(ns)
     sheet = torch_sheet(p)
-    known = {**p, **{name: _plain(value) for name, value in sheet.items()}}
-    got = call_step(ns, fn, known)
-    for step in EXERCISE_STEPS[fn][1]:
-        expect_step(fn, p["tokens"], step, got[step], _wanted(step, sheet[step]))
+    known = {**p, **{name: plain_values(value) for name, value in sheet.items()}}
+    check_steps(ns, fn, p, sheet, known, {step: as_step_grid(step, sheet[step]) for step in EXERCISE_STEPS[fn][1]})
 
 
 # ---------------------------------------------------------------- exercises 1-7: the steps

@@ -210,6 +210,8 @@ def test_unrounded_weights_are_caught_where_they_happen() -> None:
 
 @pytest.mark.parametrize("sid", ["alice", "bob"])
 def test_practice_tier_alone_for_other_ids(sid) -> None:
+    """A student kit has no answer key: the practice tier alone passes the solution, rejects another
+    id's answers, and names every known mistake, on any student's numbers."""
     results = {e.name: run_exercise(e, _namespace(sid), tiers=("practice",)) for e in LESSON}
     assert all(r.passed for r in results.values()), [r.line() for r in results.values() if not r.passed]
     copied = {name: run_exercise(LESSON.get(name), _namespace(sid, answers_of="practice"), tiers=("practice",))
@@ -220,6 +222,7 @@ def test_practice_tier_alone_for_other_ids(sid) -> None:
         exec(compile(mutant.source, f"<mutant {mutant.description}>", "exec"), values)
         result = run_exercise(LESSON.get(mutant.exercise), Namespace(values), tiers=("practice",))
         assert not result.passed, f"{sid}: mutant '{mutant.description}' passes the practice tier"
+        assert mutant.expect in result.message + result.hint, f"{sid}, practice tier: {result.line()}"
 
 
 # ---------------------------------------------------------------- the student kit's problem table
