@@ -37,7 +37,7 @@ class TinyAttention(nn.Module):
         self.n_head = n_head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.shape
+        B, T, C = x.size()
         q, k, v = self.c_attn(x).split(C, dim=2)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
@@ -68,11 +68,11 @@ class TinyTransformer(nn.Module):
             wte=nn.Embedding(vocab, n_embd), wpe=nn.Embedding(block, n_embd),
             h=nn.ModuleList([TinyBlock(n_embd, n_head, norm, bias) for _ in range(n_layer)])))
         self.lm_head = nn.Linear(n_embd, vocab, bias=False)
-        g = torch.Generator().manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
         with torch.no_grad():
             for name, p in self.named_parameters():
                 if "ln_1" not in name:
-                    p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+                    p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
         self.eval()
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:

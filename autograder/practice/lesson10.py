@@ -31,11 +31,11 @@ stored = lesson.examples
 def stable_system(N: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A float64 (N, N) matrix A whose eigenvalues have negative real parts (decay, with rotation),
     and a vector B of length N."""
-    g = torch.Generator().manual_seed(seed)
-    M = torch.randn(N, N, generator=g, dtype=torch.float64)
-    S = torch.randn(N, N, generator=g, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(seed)
+    M = torch.randn(N, N, generator=gen, dtype=torch.float64)
+    S = torch.randn(N, N, generator=gen, dtype=torch.float64)
     A = -(M @ M.T / N + 0.5 * torch.eye(N, dtype=torch.float64)) + (S - S.T)
-    return A, torch.randn(N, generator=g, dtype=torch.float64)
+    return A, torch.randn(N, generator=gen, dtype=torch.float64)
 
 
 ZOH_CASES = [(3, 0.1, 0), (4, 0.7, 1), (1, 2.0, 2)]        # (N, delta, seed)
@@ -45,26 +45,26 @@ CONV_CASES = [(2, 9, 5, 4, 0), (1, 3, 2, 3, 1), (2, 6, 3, 1, 2)]      # (b, L, c
 
 
 def recurrence_inputs(N: int, L: int, seed: int) -> list[torch.Tensor]:
-    g = torch.Generator().manual_seed(100 + seed)
-    return [torch.randn(N, N, generator=g) * 0.4, torch.randn(N, generator=g), torch.randn(N, generator=g),
-            torch.randn(L, generator=g)]
+    gen = torch.Generator().manual_seed(100 + seed)
+    return [torch.randn(N, N, generator=gen) * 0.4, torch.randn(N, generator=gen), torch.randn(N, generator=gen),
+            torch.randn(L, generator=gen)]
 
 
 def scan_inputs(b: int, L: int, ED: int, N: int, seed: int, requires_grad: bool = False) -> list[torch.Tensor]:
     """u, delta, A, B, C, D with mambapy's shapes: delta > 0 (mostly 0.1 .. 1), A < 0."""
-    g = torch.Generator().manual_seed(seed)
-    u = torch.randn(b, L, ED, generator=g)
-    delta = F.softplus(torch.randn(b, L, ED, generator=g) - 1.0)
-    A = -torch.exp(torch.randn(ED, N, generator=g) * 0.5)
-    B = torch.randn(b, L, N, generator=g)
-    C = torch.randn(b, L, N, generator=g)
-    D = torch.randn(ED, generator=g)
+    gen = torch.Generator().manual_seed(seed)
+    u = torch.randn(b, L, ED, generator=gen)
+    delta = F.softplus(torch.randn(b, L, ED, generator=gen) - 1.0)
+    A = -torch.exp(torch.randn(ED, N, generator=gen) * 0.5)
+    B = torch.randn(b, L, N, generator=gen)
+    C = torch.randn(b, L, N, generator=gen)
+    D = torch.randn(ED, generator=gen)
     return [t.requires_grad_(requires_grad) for t in (u, delta, A, B, C, D)]
 
 
 def conv_inputs(b: int, L: int, ch: int, K: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(200 + seed)
-    return torch.randn(b, L, ch, generator=g), torch.randn(ch, K, generator=g), torch.randn(ch, generator=g)
+    gen = torch.Generator().manual_seed(200 + seed)
+    return torch.randn(b, L, ch, generator=gen), torch.randn(ch, K, generator=gen), torch.randn(ch, generator=gen)
 
 
 def mambapy_scans(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
@@ -116,15 +116,16 @@ def mamba_pair(ns: Namespace, large_delta: bool) -> tuple[nn.Module, nn.Module]:
 
 
 def expect_finite_block_output(out: torch.Tensor, what: str) -> None:
-    """NaN or inf first, with the two usual causes: both make Ā = exp(ΔA) larger than 1."""
+    """NaN or inf first, with its usual causes: both make Ā = exp(ΔA) larger than 1."""
     expect_type(out, torch.Tensor, what)
     bad = ~torch.isfinite(out.detach())
     if bad.any():
-        raise CheckFailure(f"{what} contains NaN or inf ({int(bad.sum())} of {out.numel()} entries), so nothing else "
-                           f"about it can be right yet: {describe(out)}.",
-                           "A selective scan blows up when Ā = exp(Δ·A) is larger than 1, so that the state grows "
-                           "at every step. The likely cause: Δ was not passed through softplus (a negative Δ; "
-                           "dt_proj's bias starts near -5). Check also that A = -exp(A_log) keeps its minus sign.")
+        raise CheckFailure(f"{what} contains NaN or inf ({int(bad.sum())} of {out.numel()} entries). The likely "
+                           "cause: Δ was not passed through softplus. dt_proj's bias starts near -5, so without "
+                           "softplus Δ is negative, Ā = exp(Δ·A) is larger than 1, and the state grows at every "
+                           f"step until it overflows.\n    got {describe(out)}",
+                           "Apply softplus to the output of dt_proj, so that Δ > 0. Check also that A = "
+                           "-exp(A_log) keeps its minus sign: A must be negative for the same reason.")
 
 
 def expect_causal(fn: Any, x: torch.Tensor, got: torch.Tensor, start: int, what: str, hint: str) -> None:

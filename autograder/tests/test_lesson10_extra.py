@@ -53,3 +53,21 @@ def test_bench_scan_returns_rows() -> None:
     assert {r["T"] for r in rows} == {128, 256}
     assert len(rows) == 2 * 5
     assert all(r["ms"] > 0 and r["peak_MiB"] >= 0 for r in rows)
+
+
+def test_missing_softplus_is_reported_as_nan_first(solution) -> None:
+    """Issue 12: a block whose Δ skips the softplus gives NaN; the message must say NaN and name the cause
+    (not "not causal", which is what a NaN output used to be reported as), in the kit's practice tier too."""
+    from autograder.catalog import get_testdata
+    from autograder.runner import run_exercise
+
+    from .conftest import with_source
+
+    lesson = get_testdata("10")
+    mutant = next(m for m in lesson.mutants if m.description == "Δ not passed through softplus")
+    namespace = with_source(solution, mutant.source, "no softplus")
+    for tiers in (("practice",), ("practice", "grading")):
+        result = run_exercise(lesson.get("MambaBlock"), namespace, tiers=tiers)
+        assert not result.passed
+        assert "NaN" in result.message.splitlines()[0], result.line()
+        assert "not passed through softplus" in result.message and "not causal" not in result.message, result.line()
