@@ -1,13 +1,17 @@
 """Lesson 08 beyond the graded checks: the model's size agrees with lesson 03's formula, GPT-2 small
-has its published 124,439,808 parameters, and the reference GPT is deterministic per seed."""
+has its published 124,439,808 parameters, the reference GPT is deterministic per seed, and the
+practice checks grade each exercise on its own (with the code of the exercises it calls unfinished)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from autograder.catalog import SOLUTIONS_DIR
+from autograder.catalog import SOLUTIONS_DIR, get_testdata
 from autograder.notebook import load_notebook
+from autograder.practice.lesson08 import fill_by_name, swapped
+from autograder.registry import Namespace
+from autograder.runner import run_exercise
 
 from .conftest import load_lesson
 
@@ -52,3 +56,62 @@ def test_same_seed_same_model_and_text(gpt) -> None:
         outputs.append(gpt.generate(model, torch.zeros(1, 1, dtype=torch.long), 30, temperature=0.9, top_k=10))
     assert torch.equal(*outputs)
     assert outputs[0].shape == (1, 31)
+
+
+# ---------------------------------------------------------------- the practice checks grade each exercise on its own
+
+STUBS = {
+    "Block": """
+_Sol = Block
+class Block(_Sol):
+    def forward(self, x):
+        raise NotImplementedError()
+""",
+    "CausalSelfAttention and MLP": """
+_SolA, _SolM = CausalSelfAttention, MLP
+class CausalSelfAttention(_SolA):
+    def forward(self, x):
+        raise NotImplementedError()
+class MLP(_SolM):
+    def forward(self, x):
+        raise NotImplementedError()
+""",
+    "get_batch": """
+def get_batch(data, block_size, batch_size):
+    raise NotImplementedError()
+""",
+    "filter_logits": """
+def filter_logits(logits, top_k=None, top_p=None):
+    raise NotImplementedError()
+""",
+}
+# exercise -> the other exercise whose code its practice check replaces by a fixed stand-in
+ISOLATED = [("GPT", "Block"), ("Block", "CausalSelfAttention and MLP"), ("estimate_loss", "get_batch"),
+            ("generate", "filter_logits")]
+
+
+@pytest.mark.parametrize("exercise,unfinished", ISOLATED, ids=[f"{e}-without-{u.split()[0]}" for e, u in ISOLATED])
+def test_practice_check_does_not_need_the_other_exercise(gpt, exercise, unfinished) -> None:
+    lesson = get_testdata("08")
+    values = dict(gpt.values)
+    exec(compile(STUBS[unfinished], f"<{unfinished} unfinished>", "exec"), values)
+    result = run_exercise(lesson.get(exercise), Namespace(values), tiers=("practice",))
+    assert result.passed, result.line()
+
+
+def test_swapped_reaches_the_globals_of_a_decorated_function() -> None:
+    namespace: dict = {"torch": torch}
+    exec("@torch.no_grad()\ndef outer():\n    return inner()\ndef inner():\n    return 'original'\n", namespace)
+    with swapped(namespace["outer"], inner=lambda: "stand-in"):
+        assert namespace["outer"]() == "stand-in"
+    assert namespace["outer"]() == "original"
+
+
+def test_weights_set_by_name_do_not_depend_on_the_order_of_the_modules() -> None:
+    first = torch.nn.ModuleDict(dict(a=torch.nn.Linear(3, 4), ln_b=torch.nn.LayerNorm(4)))
+    second = torch.nn.ModuleDict(dict(ln_b=torch.nn.LayerNorm(4), a=torch.nn.Linear(3, 4)))
+    fill_by_name(first, 1)
+    fill_by_name(second, 1)
+    for name, value in first.state_dict().items():
+        assert torch.equal(value, second.state_dict()[name]), name
+    assert (first["ln_b"].weight - 1).abs().max() < 1  # LayerNorm gains stay around 1
