@@ -836,7 +836,7 @@ def _kept(ns: Namespace, logits: list[list[float]], **kwargs: Any) -> list[list[
 
 
 def filter_examples(ns: Namespace) -> None:
-    """Small worked examples with their answers written out (shared with the grading check)."""
+    """Small worked examples with their answers written out: in place, the token that crosses top_p, ties, empty rows."""
     probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
     logits = probs.log()
     before = logits.clone()
