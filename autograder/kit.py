@@ -36,7 +36,8 @@ from .catalog import DATASETS_DIR, LESSONS_DIR, PACKAGE_DIR, REPO_ROOT, SOLUTION
 # Top-level modules of the package, by who gets them.
 STUDENT_MODULES = ("__init__", "__main__", "by_hand", "catalog", "cli", "data", "examples", "feedback",
                    "forkserver", "guard", "isolated", "notebook", "registry", "runner")
-INSTRUCTOR_MODULES = ("course", "grade", "kit", "nbgrader_plugin", "release", "submissions", "train", "train_data")
+INSTRUCTOR_MODULES = ("course", "grade", "gradebook_steps", "kit", "nbgrader_plugin", "release", "saved_results",
+                      "submissions", "train", "train_data")
 # Folders that ship (everything in them), and folders that never do.
 STUDENT_FOLDERS = ("practice",)
 INSTRUCTOR_FOLDERS = ("grading", "reference", "testdata", "tests")

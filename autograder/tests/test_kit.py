@@ -274,11 +274,13 @@ def test_a_lesson_notebook_runs_in_jupyter_with_the_kit(kit: Path, kit_python: s
                           env=_kit_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     errors = json.loads(proc.stdout.strip().splitlines()[-1])
-    graded = {e.name for e in all_lessons()["05"]}
-    assert {grade_id.removeprefix("check_") for grade_id, _, _ in errors} == graded, errors
-    for grade_id, ename, traceback in errors:
+    in_graded_cells = [(grade_id, ename, traceback) for grade_id, ename, traceback in errors if grade_id]
+    assert {grade_id.removeprefix("check_") for grade_id, _, _ in in_graded_cells} == {e.name for e in all_lessons()["05"]}
+    for grade_id, ename, traceback in in_graded_cells:
         assert ename == "ExerciseFailed" and "not implemented yet" in "\n".join(traceback), (grade_id, traceback)
         assert not any("File " in line for line in traceback), traceback
+    # the other cells that fail are those that call an exercise the stub does not implement yet
+    assert {ename for grade_id, ename, _ in errors if not grade_id} <= {"NotImplementedError"}, errors
 
 
 # ---------------------------------------------------------------- refusing to build
