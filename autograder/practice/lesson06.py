@@ -526,10 +526,13 @@ def another_problem(p: dict[str, Any]) -> dict[str, Any]:
 def hand_vs_machine(ns: Namespace) -> None:
     sid, own = student_problem(ns)
     practice = make_problem(seed_for("practice"))
-    for p, key in ((practice, 'machine_forward(p) for the practice problem, p = make_problem(seed_for("practice"))'),
-                   (another_problem(practice), "machine_forward(p) for a second problem (the practice problem with "
-                                               "its tokens reversed, W_q and W_k swapped and b_1 negated)")):
-        got = call_machine(ns, p, "that problem")
+    for p, whose, key in (
+            (practice, "the practice problem",
+             'machine_forward(p) for the practice problem, p = make_problem(seed_for("practice"))'),
+            (another_problem(practice), "a second problem",
+             "machine_forward(p) for a second problem (the practice problem with its tokens reversed, W_q and W_k "
+             "swapped and b_1 negated)")):
+        got = call_machine(ns, p, whose)
         stored.expect("hand_vs_machine", key, got.double(), hint=MACHINE_HINT, atol=1e-4, rtol=0, check_dtype=False)
     got = call_machine(ns, own, "your problem").double()
     hand = torch_sheet(own)["resid2"]
