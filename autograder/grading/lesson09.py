@@ -191,19 +191,19 @@ def check_induction_score(ns: Namespace) -> None:
         expect_type(got, torch.Tensor, what)
         if tuple(got.shape) != (5,):
             raise CheckFailure(f"{what} has shape {tuple(got.shape)}, expected (5,): one score per head.")
-        got = got.double()
+        shown, got = got, got.double()
         if torch.allclose(got, ref.induction_scores(p, S, offset=0), atol=1e-4):
-            raise CheckFailure(f"{what} gave {describe(got)}: the hand-made duplicate-token head (head 4, which "
+            raise CheckFailure(f"{what} gave {describe(shown)}: the hand-made duplicate-token head (head 4, which "
                                "attends to the previous occurrence itself) scores 1 and the induction head 0. "
                                "Your offset is off by one.",
                                "An induction head attends to the token *after* the previous occurrence: key "
                                "q - seq_len + 1, not q - seq_len.")
         late = p[:, :, torch.arange(T - S, T - 1), torch.arange(T - 2 * S + 2, T - S + 1)].double().mean((0, -1))
         if torch.allclose(got, late, atol=1e-4):
-            raise CheckFailure(f"{what} gave {describe(got)}: your offset is off by one the other way "
+            raise CheckFailure(f"{what} gave {describe(shown)}: your offset is off by one the other way "
                                "(key q - seq_len + 2).", "The key is q - seq_len + 1.")
         if T % 2 == 0 and torch.allclose(got, ref.induction_scores(p, S, first_query=S + 1), atol=1e-4):
-            raise CheckFailure(f"{what} gave {describe(got)}: your queries start at seq_len + 1, as if a BOS token "
+            raise CheckFailure(f"{what} gave {describe(shown)}: your queries start at seq_len + 1, as if a BOS token "
                                "were always in front. Without one (T = 2 * seq_len) they miss the first query of "
                                "the second copy.", "Count from the end: the queries are the last seq_len "
                                "positions, T - seq_len .. T - 1.")

@@ -23,9 +23,10 @@ from ..feedback import describe, expect_tensor_close, expect_type
 from ..reference import mamba as ref
 from ..registry import CheckFailure, Namespace
 
-from ..practice.lesson10 import (CONV_CASES, RECURRENCE_CASES, SCAN_CASES, ZOH_CASES, conv_inputs, expect_causal,
-                                 expect_finite_block_output, expect_log_rounds, expect_scan_gradients, lesson,
-                                 mamba_pair, mambapy_scans, recurrence_inputs, scan_inputs, stable_system)
+from ..practice.lesson10 import (CONV_CASES, RECURRENCE_CASES, SCAN_CASES, WORKED_CALL, WORKED_RECURRENCE, ZOH_CASES,
+                                 conv_inputs, expect_causal, expect_finite_block_output, expect_log_rounds,
+                                 expect_scan_gradients, lesson, mamba_pair, mambapy_scans, recurrence_inputs,
+                                 scan_inputs, stable_system)
 
 SCAN_VARIANTS = {
     "B instead of ΔB": ("discretises the input with B instead of Δ·B",
@@ -110,10 +111,12 @@ def check_discretize_zoh(ns: Namespace) -> None:
 
 @lesson.grading("ssm_recurrent")
 def check_ssm_recurrent(ns: Namespace) -> None:
-    for N, L, seed in RECURRENCE_CASES:
-        A_bar, B_bar, C, u = recurrence_inputs(N, L, seed)
+    cases = [(WORKED_RECURRENCE, WORKED_CALL)] + [
+        (recurrence_inputs(N, L, seed), f"ssm_recurrent(A_bar, B_bar, C, u) with N = {N}, L = {L}")
+        for N, L, seed in RECURRENCE_CASES]
+    for (A_bar, B_bar, C, u), what in cases:
+        L = len(u)
         got = ns.ssm_recurrent(A_bar.clone(), B_bar.clone(), C.clone(), u.clone())
-        what = f"ssm_recurrent(A_bar, B_bar, C, u) with N = {N}, L = {L}"
         expect_type(got, torch.Tensor, what)
         if tuple(got.shape) != (L,):
             raise CheckFailure(f"{what} has shape {tuple(got.shape)}, expected ({L},): one output per input.")

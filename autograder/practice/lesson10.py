@@ -44,6 +44,11 @@ SCAN_CASES = [(2, 13, 6, 4, 0), (1, 64, 8, 16, 1), (3, 1, 2, 3, 2)]   # (b, L, E
 CONV_CASES = [(2, 9, 5, 4, 0), (1, 3, 2, 3, 1), (2, 6, 3, 1, 2)]      # (b, L, channels, K, seed)
 
 
+#: A one-dimensional system small enough to follow by hand.
+WORKED_RECURRENCE = (torch.tensor([[0.5]]), torch.tensor([1.0]), torch.tensor([2.0]), torch.tensor([1.0, 0.0, 0.0, 4.0]))
+WORKED_CALL = "ssm_recurrent(A_bar=[[0.5]], B_bar=[1.], C=[2.], u=[1., 0., 0., 4.])"
+
+
 def recurrence_inputs(N: int, L: int, seed: int) -> list[torch.Tensor]:
     gen = torch.Generator().manual_seed(100 + seed)
     return [torch.randn(N, N, generator=gen) * 0.4, torch.randn(N, generator=gen), torch.randn(N, generator=gen),
@@ -173,11 +178,9 @@ def discretize_zoh(ns: Namespace) -> None:
                  hint="Start from a zero state. At every step, first update the state with the input (decayed old "
                       "state plus B̄ times the input), then read the output from the new state with C.")
 def ssm_recurrent(ns: Namespace) -> None:
-    one = ns.ssm_recurrent(torch.tensor([[0.5]]), torch.tensor([1.0]), torch.tensor([2.0]),
-                           torch.tensor([1.0, 0.0, 0.0, 4.0]))
-    stored.expect("ssm_recurrent", "ssm_recurrent(A_bar=[[0.5]], B_bar=[1.], C=[2.], u=[1., 0., 0., 4.]) (states 1, "
-                  "0.5, 0.25, 4.125, so y = 2, 1, 0.5, 8.25)", one, torch.tensor([2.0, 1.0, 0.5, 8.25]),
-                  check_dtype=False)
+    one = ns.ssm_recurrent(*WORKED_RECURRENCE)
+    stored.expect("ssm_recurrent", f"{WORKED_CALL} (states 1, 0.5, 0.25, 4.125, so y = 2, 1, 0.5, 8.25)", one,
+                  torch.tensor([2.0, 1.0, 0.5, 8.25]), check_dtype=False)
     for N, L, seed in RECURRENCE_CASES:
         A_bar, B_bar, C, u = recurrence_inputs(N, L, seed)
         got = ns.ssm_recurrent(A_bar.clone(), B_bar.clone(), C.clone(), u.clone())
