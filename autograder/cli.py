@@ -135,12 +135,35 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    from .course import CourseError
     from .grade import grade
 
-    csv_path = grade(Path(args.submissions), Path(args.course), args.lessons or None,
-                     timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory_mb,
-                     jobs=args.jobs)
-    print(f"grades: {csv_path}")
+    mapping = {}
+    for item in args.assignment or []:
+        number, sep, name = item.partition("=")
+        if not sep or not number or not name:
+            print(f"error: --assignment {item!r}: write LESSON=NAME, e.g. 05=hw5", file=sys.stderr)
+            return 2
+        mapping[number] = name
+    try:
+        run = grade(Path(args.course), Path(args.submissions) if args.submissions else None, args.lessons or None,
+                    assignments=mapping, submitted_at=args.submitted_at, bad_timestamps=args.bad_timestamps,
+                    timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory_mb, jobs=args.jobs,
+                    extra_checks=[Path(p) for p in getattr(args, "extra_checks", None) or []])
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if run.graded == 0:
+        print(f"error: nothing was graded: no notebook of a lesson was found in {args.submissions or ''} "
+              f"{run.course / 'submitted'} (see {_display(run.report)})", file=sys.stderr)
+        return 1
+    steps = ", ".join(f"{v} {k}" for k, v in run.steps.items() if v)
+    problems = sum(1 for p in run.problems if p.message != "no notebook found")
+    missing = len(run.problems) - problems
+    print(f"graded {run.graded} notebook(s) ({steps or 'nothing changed'}); {missing} missing, {problems} problem(s)")
+    print(f"grades:      {_display(run.grades_csv)}  (nbgrader's export)")
+    print(f"per student: {_display(run.wide_csv)}")
+    print(f"report:      {_display(run.report)}")
     return 0
 
 
@@ -177,11 +200,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="only report lessons that are out of date (exit 1)")
     p.set_defaults(func=cmd_release)
 
-    p = sub.add_parser("grade", help="grade a class with nbgrader (gradebook, feedback, CSV)")
-    p.add_argument("--submissions", required=True,
-                   help="folder with one subfolder per student id, holding that student's notebooks")
-    p.add_argument("--course", default="course", help="nbgrader course folder to create or reuse (default: ./course)")
-    p.add_argument("--lessons", nargs="*", help="lesson numbers to grade (default: every lesson submitted)")
+    p = sub.add_parser("grade", help="grade a class inside an nbgrader course (gradebook, feedback, CSV)")
+    p.add_argument("--course", default="course",
+                   help="the nbgrader course folder: an existing one is graded in place (submitted/<student>/"
+                        "<assignment>/ as `nbgrader collect` leaves it); a new one is created (default: ./course)")
+    p.add_argument("--submissions", default=None,
+                   help="also a flat folder with one subfolder per student id holding their notebooks "
+                        "(copied into the course's submitted/)")
+    p.add_argument("--lessons", nargs="*", help="lesson numbers to grade (default: every lesson handed in)")
+    p.add_argument("--assignment", action="append", metavar="LESSON=NAME",
+                   help="the course's assignment name of a lesson, if not the lesson's (e.g. 05=hw5); repeatable")
+    p.add_argument("--submitted-at", default=None, metavar="TIME",
+                   help="submission time for flat-layout notebooks without a timestamp.txt "
+                        "(e.g. \"2026-11-03 09:00:00 UTC\"); without it they count as on time")
+    p.add_argument("--bad-timestamps", choices=["hold", "on-time"], default="hold",
+                   help="an unreadable timestamp.txt: hold the submission back (default) or grade it as on time")
     p.add_argument("--timeout", type=float, default=60, help="seconds allowed per exercise check")
     p.add_argument("--cell-timeout", type=float, default=120, help="seconds allowed per notebook cell")
     p.add_argument("--memory-mb", type=int, default=6144, help="memory limit of each checking process (MiB)")

@@ -1,234 +1,250 @@
-"""The instructor's workflow: grade a class with nbgrader, end to end, in parallel.
+"""The instructor's workflow: grade a class inside an nbgrader course, in parallel, re-runnable.
 
-``python -m autograder grade --submissions DIR [--course DIR] [--lessons 01 02] [--jobs N]``
+``python -m autograder grade --course COURSE [--submissions DIR] [--lessons 01 05] [--jobs N]``
 
-1. builds (or refreshes) an nbgrader course folder: ``source/NN_slug/`` from ``solutions/``,
-   an ``nbgrader_config.py`` and a real SQLite gradebook, and runs ``nbgrader
-   generate_assignment`` for each lesson (the released notebooks equal ``lessons/``);
-2. adds every student (one subfolder of DIR per student id, holding ``NN_slug.ipynb`` files)
-   and copies their notebooks to ``submitted/<student>/<assignment>/``;
-3. **checks every submission in parallel** (``--jobs`` processes, with a progress bar), each
-   in its own sandboxed, time- and memory-limited process (:mod:`autograder.isolated`), and
-   saves each result atomically under ``autograder/results/``;
-4. runs ``nbgrader autograde`` once per assignment, serially, so only one process ever writes
-   the SQLite gradebook: nbgrader sanitizes each submission (restores edited or deleted test
-   cells with ``add_missing_cells``, de-duplicates cell ids) and our ``IsolatedExecute``
-   preprocessor fills in the saved results instead of running a kernel;
-5. ``nbgrader generate_feedback`` (HTML per student) and ``nbgrader export`` (``grades.csv``).
+1. opens the course (:mod:`autograder.course`): an existing nbgrader course with the
+   instructor's own ``nbgrader_config.py`` (never rewritten), or a new one;
+2. finds every hand-in (:mod:`autograder.submissions`): ``submitted/<student>/<assignment>/``
+   as ``nbgrader collect`` leaves it, and the flat ``DIR/<student>/*.ipynb`` layout, which is
+   copied into it; each notebook is matched to its lesson by its graded cells, whatever its
+   name, and nothing is dropped without a line in the report;
+3. puts each lesson's complete notebook in ``source/<assignment>/`` (unless the instructor's is
+   there) and runs nbgrader's ``generate_assignment`` when the source changed;
+4. **checks every submission in parallel** (``--jobs`` at a time) in a sandboxed, time- and
+   memory-limited child of a pre-imported fork server (:mod:`autograder.isolated`), saving each
+   result atomically under ``autograder/results/``;
+5. runs nbgrader's ``autograde`` (one submission at a time: the only writer of the gradebook),
+   ``generate_feedback`` and the CSV export, in this process, through nbgrader's own classes;
+   ``IsolatedExecute`` fills in the saved results instead of starting a kernel;
+6. writes ``grades.csv`` (nbgrader's export), ``grades_by_student.csv`` (a row per student, a
+   column per assignment and a total) and ``autograder/report.csv`` (why each score is what it
+   is: every check's message, every note and problem).
 
-Re-running after a crash or a ``kill -9`` repeats only what is missing and gives the same
-CSV: saved results are reused when the submitted file is byte-for-byte the same, the
-gradebook is rewritten by ``autograde --force``, and submission timestamps come from the
-files, not the clock.
+**Re-running** repeats only what changed (``autograder/state.json`` keeps each step's inputs):
+an unchanged class costs a scan of the files.  A run killed at any moment (``kill -9``) loses
+at most the step it was in; the next run redoes it and gives the same CSV.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import os
-import re
-import shutil
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import nbformat
+from .course import LOCK_WAIT_S, CourseError, State, open_course, run_lock
+from .isolated import prestart
+from .saved_results import check_key, grade_submission, saved_run
+from .submissions import Discovery, Handin, LessonInfo, Problem, ensure_source, lesson_catalog, place
 
-from .catalog import SOLUTIONS_DIR, all_lessons, get_lesson
-from .notebook import read_notebook
-from .release import CODE_STUB
-
-COURSE_ID = "transformers-from-scratch"
-
-CONFIG_TEMPLATE = '''\
-# nbgrader configuration written by `python -m autograder grade`.
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
-
-from autograder.nbgrader_plugin import IsolatedExecute
-
-c = get_config()
-c.CourseDirectory.root = {root!r}
-c.CourseDirectory.course_id = {course_id!r}
-c.ClearSolutions.code_stub = {{"python": {stub!r}}}
-c.OverwriteCells.add_missing_cells = True
-# Grade in an isolated, sandboxed process instead of a Jupyter kernel (see autograder/nbgrader_plugin.py).
-c.Autograde.autograde_preprocessors = [IsolatedExecute, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-c.IsolatedExecute.course_root = {root!r}
-c.IsolatedExecute.timeout = {timeout}
-c.IsolatedExecute.cell_timeout = {cell_timeout}
-c.IsolatedExecute.memory_mb = {memory_mb}
-c.Execute.timeout = {cell_timeout}
-'''
+REPORT_COLUMNS = ["assignment", "student_id", "exercise", "score", "max_score", "message"]
 
 
-def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run one nbgrader command in the course folder; raise with its output if it fails."""
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"`nbgrader {' '.join(args)}` failed (exit {proc.returncode}):\n"
-                           f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
+@dataclass
+class GradeRun:
+    """What one `grade` run produced."""
+
+    course: Path
+    grades_csv: Path
+    wide_csv: Path
+    report: Path
+    graded: int = 0  # submissions that have a grade in the gradebook after this run
+    problems: list[Problem] = field(default_factory=list)
+    steps: dict[str, int] = field(default_factory=dict)  # how many of each step actually ran
 
 
-def assignment_name(number: str) -> str:
-    return get_lesson(number).notebook.removesuffix(".ipynb")
+def grade(course: Path, submissions: Path | None = None, lessons: list[str] | None = None, *,
+          assignments: dict[str, str] | None = None, submitted_at: str | None = None,
+          bad_timestamps: str = "hold", timeout: float = 60, cell_timeout: float = 120, memory_mb: int = 6144,
+          jobs: int | None = None, extra_checks: list[Path] | None = None, progress: bool = True,
+          lock_wait_s: float = LOCK_WAIT_S) -> GradeRun:
+    """Grade the class; see the module docstring.  Raises :class:`CourseError` for a course
+    folder that cannot be used (the command line prints it and exits 2)."""
+    if submissions is not None and not Path(submissions).is_dir():
+        raise CourseError(f"submissions folder {submissions} does not exist")
+    catalog = {lesson.number: lesson for lesson in lesson_catalog()}
+    mapping = {}
+    for number, name in (assignments or {}).items():
+        key = str(number).split("_")[0].zfill(2)
+        if key not in catalog:
+            raise CourseError(f"--assignment {number}={name}: there is no lesson {number}")
+        mapping[key] = name
+    if submitted_at:
+        from .submissions import parse_timestamp
+
+        try:
+            parse_timestamp(submitted_at)
+        except (ValueError, OverflowError):
+            raise CourseError(f"--submitted-at {submitted_at!r} is not a date and time") from None
+    course = open_course(Path(course), create=submissions is not None)
+    with run_lock(course, lock_wait_s):
+        return _grade(course, Path(submissions) if submissions else None, lessons, catalog, mapping,
+                      Settings(submitted_at, bad_timestamps, float(timeout), float(cell_timeout), int(memory_mb),
+                               jobs or max(1, len(os.sched_getaffinity(0))),
+                               tuple(str(Path(p).resolve()) for p in extra_checks or []), progress))
 
 
-def setup_course(course: Path, lesson_numbers: list[str], timeout: float = 60, cell_timeout: float = 120,
-                 memory_mb: int = 6144) -> list[str]:
-    """Create the course folder and release the assignments; returns assignment names."""
-    course.mkdir(parents=True, exist_ok=True)
-    (course / "nbgrader_config.py").write_text(CONFIG_TEMPLATE.format(
-        root=str(course.resolve()), course_id=COURSE_ID, stub=CODE_STUB, timeout=timeout,
-        cell_timeout=cell_timeout, memory_mb=memory_mb), encoding="utf-8")
-    names = []
-    for number in lesson_numbers:
-        name = assignment_name(number)
-        source = course / "source" / name
-        source.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(SOLUTIONS_DIR / f"{name}.ipynb", source / f"{name}.ipynb")
-        nbgrader(course, "generate_assignment", name, "--force", "--create")
-        names.append(name)
-    return names
+@dataclass(frozen=True)
+class Settings:
+    submitted_at: str | None
+    bad_timestamps: str
+    timeout: float
+    cell_timeout: float
+    memory_mb: int
+    jobs: int
+    extra_checks: tuple[str, ...]
+    progress: bool
 
 
-def collect_submissions(submissions: Path, assignments: list[str]) -> dict[str, dict[str, Path]]:
-    """{student_id: {assignment: notebook path}} from DIR/<student>/<assignment>.ipynb."""
-    found: dict[str, dict[str, Path]] = {}
-    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir()):
-        for name in assignments:
-            notebook = student_dir / f"{name}.ipynb"
-            if notebook.is_file():
-                found.setdefault(student_dir.name, {})[name] = notebook
-    return found
+def _grade(course: Path, submissions: Path | None, lessons: list[str] | None, catalog: dict[str, LessonInfo],
+           mapping: dict[str, str], settings: Settings) -> GradeRun:
+    from .gradebook_steps import GradebookSteps
+
+    state = State(course)
+    discovery = Discovery(mapping, settings.bad_timestamps, settings.submitted_at)
+    if submissions is not None:
+        discovery.read_flat(submissions)
+    flat = {(h.student, h.assignment) for h in discovery.found.handins}
+    discovery.read_collected(course / "submitted", skip=flat)
+    found = discovery.found
+
+    graded = sorted({h.lesson.number for h in found.handins})
+    if lessons:
+        graded = []
+        for number in lessons:
+            key = str(number).split("_")[0].zfill(2)
+            if key not in catalog:
+                raise CourseError(f"there is no lesson {number!r}; lessons are {', '.join(catalog)}")
+            graded.append(key)
+    graded_lessons = [(catalog[n], discovery.assignment_of(catalog[n])) for n in graded]
+    handins = [h for h in found.handins if h.lesson.number in graded]
+    problems = [p for p in found.problems if p.lesson is None or p.lesson in graded]
+    run = GradeRun(course, course / "grades.csv", course / "grades_by_student.csv",
+                   course / "autograder" / "report.csv")
+
+    # --- every hand-in where nbgrader expects it, under its assignment's notebook name
+    sources = {lesson.number: ensure_source(course, lesson, name, state, problems) for lesson, name in graded_lessons}
+    for handin in handins:
+        place(course, handin, sources[handin.lesson.number], (handin.student, handin.assignment) in flat, state)
+
+    # --- start the checking service (it imports torch) while nbgrader is imported and releases
+    gradable = [h for h in handins if h.readable and not h.held]
+    keys = {(h.assignment, h.student): check_key(h.path, h.lesson.number, settings.timeout, settings.cell_timeout,
+                                                 settings.memory_mb, settings.extra_checks) for h in gradable}
+    runs = {k: saved for k in keys if (saved := saved_run(course, *k, keys[k])) is not None}
+    to_check = [h for h in gradable if (h.assignment, h.student) not in runs]
+    if to_check:
+        prestart(to_check[0].lesson.number, hide=[course], extra_checks=[Path(p) for p in settings.extra_checks])
+    steps = GradebookSteps(course, state, graded_lessons, sources, handins, found.students, keys, settings)
+    if graded_lessons:
+        steps.prepare()
+    runs.update(_check(course, to_check, settings))
+    if graded_lessons:
+        steps.finish(settings.progress)
+    state.save()
+
+    problems += Discovery.missing(handins, found.students | set(state.get("roster") or []), graded_lessons)
+    run.problems = problems
+    run.steps = {"checked": len(to_check), "checks reused": len(gradable) - len(to_check), **steps.done}
+    run.graded = len(gradable)
+    _write_wide_csv(run.grades_csv, run.wide_csv)
+    write_report(run.report, handins, runs, problems, steps)
+    return run
 
 
-def submission_time(notebook: Path) -> str:
-    """When the student handed in: their timestamp.txt if present, else the file's mtime."""
-    stamp = notebook.parent / "timestamp.txt"
-    if stamp.is_file():
-        return stamp.read_text(encoding="utf-8").strip()
-    moment = datetime.fromtimestamp(notebook.stat().st_mtime, timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-
-
-def add_students(course: Path, students: list[str]) -> None:
-    """Register students in the gradebook (one process, one writer)."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{(course / 'gradebook.db').resolve()}") as gb:
-        for student in students:
-            gb.update_or_create_student(student)
-
-
-def grade(submissions: Path, course: Path, lesson_numbers: list[str] | None = None, timeout: float = 60,
-          cell_timeout: float = 120, memory_mb: int = 6144, jobs: int | None = None,
-          progress: bool = True) -> Path:
-    """Grade every submission; returns the path of the exported CSV."""
+def _check(course: Path, handins: list[Handin], settings: Settings) -> dict[tuple[str, str], Any]:
+    """Check each hand-in in a sandboxed child of the fork server, ``settings.jobs`` at a time;
+    returns {(assignment, student): IsolatedRun}, each also saved under ``autograder/results/``."""
+    if not handins:
+        return {}
     from tqdm import tqdm
 
-    from .nbgrader_plugin import grade_submission
+    threads = max(1, len(os.sched_getaffinity(0)) // settings.jobs)
 
-    if not submissions.is_dir():
-        raise FileNotFoundError(f"submissions folder {submissions} does not exist")
-    if lesson_numbers is None:
-        submitted = {p.name for p in submissions.glob("*/*.ipynb")}
-        lesson_numbers = [lesson.number for lesson in all_lessons().values() if lesson.notebook in submitted]
-    course = course.resolve()
-    assignments = setup_course(course, lesson_numbers, timeout, cell_timeout, memory_mb)
-    found = collect_submissions(submissions, assignments)
-    add_students(course, list(found))
+    def one(h: Handin):
+        return grade_submission(course, h.assignment, h.student, h.path, h.lesson.number, settings.timeout,
+                                settings.cell_timeout, settings.memory_mb, settings.extra_checks, threads=threads)
 
-    tasks, problems = [], []
-    for student, notebooks in found.items():
-        for name, notebook in notebooks.items():
-            try:
-                nb = read_notebook(notebook)
-            except ValueError as error:  # not a notebook: never hand it to nbgrader
-                problems.append((student, name, f"not graded: {error}"))
-                shutil.rmtree(course / "submitted" / student / name, ignore_errors=True)
-                continue
-            target = course / "submitted" / student / name
-            target.mkdir(parents=True, exist_ok=True)
-            copy = target / notebook.name
-            fixes = deduplicate(nb)
-            data = nbformat.writes(nb).encode() if fixes else notebook.read_bytes()
-            problems.extend((student, name, fix) for fix in fixes)
-            if not copy.exists() or copy.read_bytes() != data:
-                copy.write_bytes(data)
-            (target / "timestamp.txt").write_text(submission_time(notebook), encoding="utf-8")
-            tasks.append((name, student, copy))
-
-    jobs = jobs or max(1, len(os.sched_getaffinity(0)))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each task is its own process
-        futures = [pool.submit(grade_submission, course, name, student, copy, timeout, cell_timeout, memory_mb)
-                   for name, student, copy in tasks]
+    runs = {}
+    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:  # each thread waits on its own child
+        futures = {pool.submit(one, h): h for h in handins}
         for future in tqdm(as_completed(futures), total=len(futures), desc="checking submissions",
-                           unit="notebook", disable=not progress):
-            future.result()
-
-    for name in assignments:  # serial: the only writer of the gradebook
-        proc = nbgrader(course, "autograde", name, "--force", check=False)
-        for student in FAILED_STUDENT.findall(proc.stdout + proc.stderr):
-            problems.append((student, name, "nbgrader could not autograde this submission (see its log)"))
-        nbgrader(course, "generate_feedback", name, "--force", check=False)
-    csv_path = course / "grades.csv"
-    nbgrader(course, "export", "--to", str(csv_path))
-    write_report(course, assignments, problems)
-    return csv_path
+                           unit="notebook", disable=not settings.progress):
+            h = futures[future]
+            runs[(h.assignment, h.student)] = future.result()
+    return runs
 
 
-def deduplicate(nb: nbformat.NotebookNode) -> list[str]:
-    """Make duplicated cells harmless before nbgrader sees them; returns what was changed.
+# ------------------------------------------------------------------ outputs
 
-    Copy-pasting a cell in Jupyter duplicates its nbgrader grade_id and its cell id.
-    nbgrader's own DeduplicateIds keeps the last copy but leaves the others with empty
-    metadata, on which nbgrader 0.9.6's add_missing_cells then crashes.  We do the same
-    de-duplication (keep the last copy as the graded one) and drop the metadata entirely.
-    """
-    fixes, seen_grade, seen_cell = [], set(), set()
-    for cell in reversed(nb.cells):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id is not None:
-            if grade_id in seen_grade:
-                del cell.metadata["nbgrader"]
-                fixes.append(f"duplicated cell {grade_id!r}: only the last copy is graded")
-            seen_grade.add(grade_id)
-        if cell.get("id") in seen_cell:
-            cell["id"] = f"{cell['id']}-copy{len(seen_cell)}"
-        seen_cell.add(cell.get("id"))
-    return fixes
-
-
-FAILED_STUDENT = re.compile(r"error processing assignment '[^']+' for student '([^']+)'")
-
-
-def write_report(course: Path, assignments: list[str], problems: list[tuple[str, str, str]]) -> Path:
-    """One row per student and exercise with the check's message: what the instructor reads
-    to see *why* a score is what it is.  Written to <course>/autograder/report.csv."""
-    from .nbgrader_plugin import results_path
-
-    report = course / "autograder" / "report.csv"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    with report.open("w", newline="", encoding="utf-8") as f:
+def _write_wide_csv(grades_csv: Path, wide_csv: Path) -> None:
+    """One row per student, one column per assignment (its score after any late penalty) and a
+    total: ready for a spreadsheet or an LMS gradebook import."""
+    if not grades_csv.exists():
+        return
+    rows = list(csv.DictReader(grades_csv.open(encoding="utf-8")))
+    assignments = list(dict.fromkeys(r["assignment"] for r in rows))
+    students: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        entry = students.setdefault(r["student_id"], {"student_id": r["student_id"], "last_name": r["last_name"],
+                                                       "first_name": r["first_name"], "email": r["email"]})
+        entry[r["assignment"]] = float(r["score"] or 0)
+    tmp = wide_csv.with_suffix(".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["assignment", "student_id", "exercise", "score", "max_score", "message"])
-        for name in assignments:
-            for path in sorted(results_path(course, name, "_").parent.glob("*.json")):
-                run = json.loads(path.read_text(encoding="utf-8"))["run"]
-                for r in run["results"]:
-                    writer.writerow([name, path.stem, r["exercise"], r["points"] if r["passed"] else 0,
-                                     r["points"], "passed" if r["passed"] else r["message"]])
-                for note in run["notes"]:
-                    writer.writerow([name, path.stem, "", "", "", note])
-        for student, name, message in problems:
-            writer.writerow([name, student, "", 0, "", message])
-    for student, name, message in problems:
-        print(f"warning: {student} / {name}: {message}", file=sys.stderr)
+        writer.writerow(["student_id", "last_name", "first_name", "email", *assignments, "total"])
+        for student in sorted(students):
+            entry = students[student]
+            scores = [entry.get(a, 0.0) for a in assignments]
+            names = [("" if entry[k] in ("None", None) else entry[k]) for k in ("last_name", "first_name", "email")]
+            writer.writerow([student, *names, *(_number(s) for s in scores), _number(sum(scores))])
+    tmp.replace(wide_csv)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def write_report(report: Path, handins: list[Handin], runs: dict[tuple[str, str], Any], problems: list[Problem],
+                 steps: Any) -> Path:
+    """One row per student and exercise with the check's message (what the instructor reads to
+    see *why* a score is what it is), then every note and problem."""
+    rows: list[list[Any]] = []
+    for h in sorted(handins, key=lambda h: (h.assignment, h.student)):
+        key = (h.assignment, h.student)
+        if not h.readable:
+            rows.append([h.assignment, h.student, "", 0, h.lesson.points,
+                         f"{h.path.name} is not a readable Jupyter notebook: not graded"])
+            continue
+        if h.held:
+            rows.append([h.assignment, h.student, "", 0, h.lesson.points, f"submission time: {h.time_source}"])
+            continue
+        time_note = f"submitted at {h.timestamp} (from {h.time_source})" if h.timestamp else \
+            f"submission time: {h.time_source}"
+        rows.append([h.assignment, h.student, "", "", "", time_note])
+        isolated = runs.get(key)
+        if isolated is not None:
+            for r in isolated.results:
+                rows.append([h.assignment, h.student, r.exercise, r.points if r.passed else 0, r.points,
+                             "passed" if r.passed else r.message])
+            rows += [[h.assignment, h.student, "", "", "", note] for note in isolated.notes]
+        rows += [[h.assignment, h.student, "", "", "", note] for note in h.notes]
+        rows += [[h.assignment, h.student, "", "", "", note]
+                 for note in steps.notes(h.assignment, h.student)]
+    for p in problems:
+        rows.append([p.assignment, p.student, "", "" if p.score is None else _number(p.score),
+                     "" if p.max_score is None else _number(p.max_score), p.message])
+    tmp = report.with_suffix(".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(REPORT_COLUMNS)
+        writer.writerows(rows)
+    tmp.replace(report)
+    for p in problems:
+        if p.message != "no notebook found":
+            who = " / ".join(filter(None, [p.student, p.assignment]))
+            print(f"warning: {who}: {p.message}", file=sys.stderr)
     return report

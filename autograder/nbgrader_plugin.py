@@ -2,69 +2,53 @@
 
 nbgrader's own ``Execute`` runs a submission in a kernel where the learner's code can
 monkeypatch the checks, silence errors or kill the kernel.  ``IsolatedExecute`` takes its
-place in ``Autograde.autograde_preprocessors`` (see the course's ``nbgrader_config.py``): it
-runs the submission through :mod:`autograder.isolated` (a fresh, limited, sandboxed process)
-and writes what happened back into the notebook, so the rest of nbgrader's pipeline works
-unchanged:
+place in ``Autograde.autograde_preprocessors`` (``python -m autograder grade`` puts it there
+for its own runs, see :func:`autograder.course.grading_config`): it runs the submission through
+:mod:`autograder.isolated` (a fresh, limited, sandboxed process) and writes what happened back
+into the notebook, so the rest of nbgrader's pipeline works unchanged:
 
 * each code cell gets the text it printed and the error it raised (if any);
 * each graded test cell gets its ✓ line, or an error output with the check's message, which
-  nbgrader's ``SaveAutoGrades`` scores as zero.
+  nbgrader's ``SaveAutoGrades`` scores as zero;
+* a note at the top of the notebook lists what the grader and nbgrader noticed (edited or
+  deleted test cells put back, a renamed file, patched library functions undone), so the
+  student's feedback says it too.
 
-Results computed ahead of time by ``python -m autograder grade`` (in parallel) are read from
+Results computed ahead of time by ``grade`` (in parallel) are read from
 ``<course>/autograder/results/<assignment>/<student>.json`` when they belong to the same
-submitted file (same SHA-256); otherwise the check runs here.
+submitted file and the same checks (see :func:`autograder.saved_results.check_key`); otherwise
+the check runs here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import re
 from pathlib import Path
 from typing import Any
 
 from nbformat.notebooknode import NotebookNode
-from nbformat.v4 import new_output
+from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Integer, Unicode
+from traitlets import Float, Integer, List, Unicode
 
-from .catalog import all_lessons
-from .isolated import IsolatedRun, default_hidden, run_isolated
+from .isolated import IsolatedRun
 from .notebook import graded_exercise, is_grade_cell, should_run
+from .saved_results import grade_submission
+#: Notes for the feedback of one submission, keyed by (assignment, student): set by ``grade``
+#: before nbgrader autogrades it (nbgrader's own warnings, a renamed file, ...).
+FEEDBACK_NOTES: dict[tuple[str, str], list[str]] = {}
+#: What nbgrader has logged (warnings) so far in the step now running; set by
+#: :class:`autograder.course.Nbgrader` so that the feedback can say what nbgrader put back.
+NBGRADER_LOG: list[str] = []
+NOTE_MARK = "autograder-notes"
 
 
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def lesson_of(notebook: NotebookNode | dict) -> str | None:
+    """The lesson a notebook belongs to, from its graded cells (``None`` if it has none we know)."""
+    from .submissions import lesson_catalog, match_cells
 
-
-def results_path(course: Path, assignment: str, student: str) -> Path:
-    return course / "autograder" / "results" / assignment / f"{student}.json"
-
-
-def lesson_number_for(notebook_name: str) -> str:
-    for lesson in all_lessons().values():
-        if lesson.notebook == f"{notebook_name}.ipynb":
-            return lesson.number
-    raise ValueError(f"{notebook_name}.ipynb is not a lesson of this course")
-
-
-def grade_submission(course: Path, assignment: str, student: str, notebook: Path, timeout: float,
-                     cell_timeout: float, memory_mb: int) -> IsolatedRun:
-    """Check one submitted notebook (or reuse a saved result for the same file)."""
-    target = results_path(course, assignment, student)
-    digest = file_digest(notebook)
-    if target.exists():
-        saved = json.loads(target.read_text(encoding="utf-8"))
-        if saved.get("sha256") == digest:
-            return IsolatedRun.from_json(saved["run"])
-    # The learner's code must see neither the solutions nor the course folder (gradebook).
-    run = run_isolated(lesson_number_for(notebook.stem), notebook, timeout, cell_timeout, memory_mb,
-                       hide=[*default_hidden(), course], student=student)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"sha256": digest, "run": run.to_json()}), encoding="utf-8")
-    tmp.replace(target)  # atomic: a killed run never leaves half a result
-    return run
+    lesson = match_cells(notebook.get("cells", []), lesson_catalog())
+    return lesson.number if lesson else None
 
 
 class IsolatedExecute(NbGraderPreprocessor):
@@ -74,15 +58,53 @@ class IsolatedExecute(NbGraderPreprocessor):
     cell_timeout = Float(120.0, help="seconds allowed per notebook cell").tag(config=True)
     memory_mb = Integer(6144, help="address-space limit of the checking process, in MiB").tag(config=True)
     course_root = Unicode("", help="the course folder (CourseDirectory.root)").tag(config=True)
+    extra_checks = List(Unicode(), help="folders of the instructor's own check modules").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         info = resources["nbgrader"]
         course = Path(self.course_root)
         submitted = course / "submitted" / info["student"] / info["assignment"] / f"{info['notebook']}.ipynb"
-        run = grade_submission(course, info["assignment"], info["student"], submitted,
-                               self.timeout, self.cell_timeout, self.memory_mb)
+        lesson = lesson_of(nb)
+        if lesson is None:
+            raise ValueError(f"{submitted.name} is not a notebook of any lesson of this course")
+        run = grade_submission(course, info["assignment"], info["student"], submitted, lesson, self.timeout,
+                               self.cell_timeout, self.memory_mb, tuple(self.extra_checks))
         write_outputs(nb, run, submitted)
+        said = [note for note in map(explain_nbgrader, NBGRADER_LOG) if note]
+        notes = FEEDBACK_NOTES.get((info["assignment"], info["student"]), []) + said + run.notes
+        add_notes_cell(nb, notes)
         return nb, resources
+
+
+NBGRADER_NOISE = ("Removing existing", "Updating existing", "Removing failed", "No nbgrader_config.py")
+
+
+def explain_nbgrader(message: str) -> str | None:
+    """One of nbgrader's warnings in words for the report and the student's feedback."""
+    if message.startswith(NBGRADER_NOISE):
+        return None
+    changed = re.match(r"Attribute '(\w+)' for cell (\S+) has changed! \(should be: (.*), got: (.*)\)$", message, re.S)
+    if changed:
+        attribute, cell, should, got = changed.groups()
+        if attribute == "checksum":
+            return f"nbgrader: the locked cell {cell} had been edited; nbgrader put the original back"
+        return f"nbgrader: the {attribute} of cell {cell} had been changed ({got}, should be {should}); nbgrader put it back"
+    missing = re.match(r"Missing grade cell (\S+) encountered, adding to notebook", message)
+    if missing:
+        return f"nbgrader: the graded cell {missing.group(1)} had been deleted; nbgrader added it back"
+    unknown = re.match(r"Cell '(\S+)' does not exist in the database", message)
+    if unknown:
+        return f"nbgrader: cell {unknown.group(1)} is no cell of this assignment; it is not graded"
+    return "nbgrader: " + message.strip().splitlines()[0][:300]
+
+
+
+def add_notes_cell(nb: NotebookNode, notes: list[str]) -> None:
+    """Put a short "notes from the grader" cell at the top of the notebook (none if no notes)."""
+    nb.cells = [c for c in nb.cells if c.get("metadata", {}).get("tags") != [NOTE_MARK]]
+    if notes:
+        text = "**Notes from the grader**\n\n" + "\n".join(f"* {note}" for note in dict.fromkeys(notes))
+        nb.cells.insert(0, new_markdown_cell(text, metadata={"tags": [NOTE_MARK]}))
 
 
 def write_outputs(nb: NotebookNode, run: IsolatedRun, submitted: Path) -> None:

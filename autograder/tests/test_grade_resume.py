@@ -15,7 +15,7 @@ import pytest
 from autograder.catalog import REPO_ROOT, get_lesson
 from autograder.grade import grade
 
-from .test_grade_nbgrader import solved
+from .classroom import solved
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 LESSON = "02"
@@ -49,7 +49,7 @@ def kill_when(proc: subprocess.Popen, ready, limit_s: float = 300) -> None:
 def test_killed_grading_rerun_gives_identical_csv(tmp_path: Path) -> None:
     submissions = tmp_path / "submissions"
     make_submissions(submissions)
-    clean = grade(submissions, tmp_path / "clean", [LESSON], progress=False).read_text()
+    clean = grade(tmp_path / "clean", submissions, [LESSON], progress=False).grades_csv.read_text()
 
     course = tmp_path / "killed"
     results = course / "autograder" / "results"
@@ -57,7 +57,7 @@ def test_killed_grading_rerun_gives_identical_csv(tmp_path: Path) -> None:
     kill_when(start_grading(submissions, course), lambda: len(list(results.glob("*/*.json"))) >= 2)
     # 2nd kill: while nbgrader writes the gradebook
     kill_when(start_grading(submissions, course), lambda: (course / "autograded").exists())
-    rerun = grade(submissions, course, [LESSON], progress=False).read_text()
+    rerun = grade(course, submissions, [LESSON], progress=False).grades_csv.read_text()
 
     assert rerun == clean
     assert len(rerun.strip().splitlines()) == 1 + 4  # header + one row per student

@@ -5,12 +5,17 @@ graded in ONE run of the instructor's `grade` command (parallel checking, nbgrad
 CSV), with a low memory limit so the memory bomb can never endanger the machine.  Each
 submission must get exactly its documented score (the table in docs/instructors.md) and a
 clear message in the grading report, and the honest students' scores must be untouched.
+
+A second copy of the course package, with its own solutions/, is put on PYTHONPATH for the
+run (as an editable install elsewhere would be): the answers must stay out of reach wherever
+the package was installed from.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -132,6 +137,12 @@ def build_cases(course: Path) -> dict[str, tuple[object, int, str, str]]:
                                          "for c in json.load(open(SOLUTIONS_DIR / '05_attention.ipynb'))['cells']:\n"
                                          "    if c.get('metadata', {}).get('nbgrader', {}).get('solution'):\n"
                                          "        exec(''.join(c['source']))"), 0, a05, "not implemented yet"),
+        "finds_solutions_everywhere": (insert_after(stub(L05), "MultiHeadAttention", FIND_SOLUTIONS), 0, a05,
+                                       "not implemented yet"),
+        "unmounts_the_sandbox": (insert_after(stub(L05), "MultiHeadAttention", UNMOUNT + FIND_SOLUTIONS), 0, a05,
+                                 "not implemented yet"),
+        "borrows_grading_code": (insert_after(stub(L05), "softmax", BORROW), 0, a05, "grader's own code"),
+        "reaches_the_fork_server": (insert_after(stub(L05), "softmax", REACH_SERVER), 0, a05, "not implemented yet"),
         "writes_course_folder": (append(solution(L05),
                                         f"from pathlib import Path\ncourse = Path({str(course)!r})\n"
                                         "for name in ['gradebook.db', 'grades.csv']:\n"
@@ -140,6 +151,84 @@ def build_cases(course: Path) -> dict[str, tuple[object, int, str, str]]:
                                  FULL05, a05, "passed"),
     }
     return cases
+
+
+# Every way a notebook could find a copy of the course's answers: the package it imports, the
+# catalog's own path, importlib.resources and .metadata, every sys.path entry; then it runs them.
+FIND_SOLUTIONS = """
+import json, sys, importlib.resources, importlib.metadata
+from pathlib import Path
+import autograder
+from autograder import catalog
+places = {Path(autograder.__file__).resolve().parent.parent, catalog.REPO_ROOT,
+          Path(str(importlib.resources.files("autograder"))).resolve().parent}
+places |= {Path(p).resolve() for p in sys.path if p}
+try:
+    dist = importlib.metadata.distribution("transformers-from-scratch-autograder")
+    places.add(Path(dist.locate_file("")).resolve())
+    url = json.loads(dist.read_text("direct_url.json") or "{}").get("url", "")
+    if url.startswith("file://"):
+        places.add(Path(url[7:]))
+except Exception:
+    pass
+for place in places:
+    try:
+        cells = json.loads((place / "solutions" / "05_attention.ipynb").read_text())["cells"]
+    except OSError:
+        continue
+    for cell in cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            exec("".join(cell["source"]))
+"""
+# Root inside a user namespace may try to take the sandbox's mounts away (and make its own).
+UNMOUNT = """
+import ctypes
+from autograder import catalog
+libc = ctypes.CDLL(None, use_errno=True)
+libc.umount2(str(catalog.SOLUTIONS_DIR).encode(), 2)
+libc.unshare(0x00020000)
+libc.umount2(str(catalog.SOLUTIONS_DIR).encode(), 2)
+"""
+# The grader's own modules (reference code) are not importable by a notebook; a function taken
+# from one by other means makes a check not count.
+BORROW = """
+import importlib, torch
+try:
+    from autograder.grading import lesson05 as grading
+except ImportError:
+    grading = importlib.import_module("autograder.grading.lesson05")
+    def softmax(x, dim=-1):
+        return torch.softmax(x, dim)
+    softmax.__module__ = grading.__name__  # as if it were one of the grader's own functions
+"""
+# The fork server outlives each submission: no child may write its memory or signal it.  (The
+# child and its waiting parent share the server's command line; they are in the child's own
+# user namespace, which the server is not.)
+REACH_SERVER = """
+import os, torch
+mine = os.readlink("/proc/self/ns/user")
+def ours(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/ns/user") == mine
+    except OSError:
+        return False
+for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        if b"forkserver" not in open(f"/proc/{pid}/cmdline", "rb").read() or ours(pid):
+            continue
+    except OSError:
+        continue
+    try:
+        open(f"/proc/{pid}/mem", "r+b").close()
+        def softmax(x, dim=-1):
+            return torch.softmax(x, dim)
+    except OSError:
+        pass
+    try:
+        os.kill(int(pid), 9)
+    except (OSError, ValueError):
+        pass
+"""
 
 
 def _delete(nb, grade_id: str):
@@ -162,9 +251,14 @@ def _to_markdown(nb, grade_id: str):
 
 @pytest.mark.timeout(1800)
 @pytest.mark.skipif(not sandbox_available(), reason="needs Linux mount namespaces (unshare)")
-def test_hostile_submissions_get_their_documented_scores(tmp_path: Path) -> None:
+def test_hostile_submissions_get_their_documented_scores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     course = tmp_path / "course"
     submissions = tmp_path / "submissions"
+    elsewhere = tmp_path / "installed-elsewhere"  # another copy of the package, with its answers
+    (elsewhere / "autograder").mkdir(parents=True)
+    (elsewhere / "autograder" / "__init__.py").write_text("")
+    shutil.copytree(SOLUTIONS_DIR, elsewhere / "solutions")
+    monkeypatch.setenv("PYTHONPATH", str(elsewhere))
     cases = build_cases(course)
     for student, (content, _, assignment, _) in cases.items():
         folder = submissions / student
@@ -175,15 +269,14 @@ def test_hostile_submissions_get_their_documented_scores(tmp_path: Path) -> None
         else:
             nbformat.write(content, str(path))
 
-    csv_path = grade(submissions, course, ["01", "05"], timeout=30, cell_timeout=30, memory_mb=3072,
-                     progress=False)
+    run = grade(course, submissions, ["01", "05"], timeout=30, cell_timeout=30, memory_mb=3072, progress=False)
 
-    scores = {(r["student_id"], r["assignment"]): float(r["score"]) for r in csv.DictReader(csv_path.open())}
+    scores = {(r["student_id"], r["assignment"]): float(r["score"]) for r in csv.DictReader(run.grades_csv.open())}
     report = list(csv.DictReader((course / "autograder" / "report.csv").open()))
     wrong = {}
     for student, (_, expected, assignment, message) in cases.items():
         got = scores.get((student, assignment))
-        lines = " | ".join(r["message"] for r in report if r["student_id"] == student)
+        lines = " | ".join(r["message"] for r in report if r["student_id"] == student and r["assignment"] == assignment)
         if got != expected or message not in lines:
             wrong[student] = f"score {got}, expected {expected}; report: {lines[:300]}"
     assert not wrong, "\n".join(f"{k}: {v}" for k, v in wrong.items())
