@@ -57,11 +57,39 @@ from .train_data import DataError, Tokenizer, read_text, token_splits
 
 # ---------------------------------------------------------------- presets and the command line
 
-# The hyperparameters a run is made of.  A preset fills them in, explicit flags win, and a resumed
-# run takes them from its checkpoint (the model's shape and the tokenizer cannot change).
-HYPER = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "batch_size", "lr", "min_lr",
-         "warmup_iters", "weight_decay", "beta1", "beta2", "grad_clip", "max_iters", "max_minutes",
-         "eval_interval", "eval_iters", "tokenizer", "vocab_size", "seed")
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+# The hyperparameters a run is made of (each one a flag: its type and help).  A preset fills them in,
+# explicit flags win, and a resumed run takes them from its checkpoint (its model and tokenizer stay).
+HYPER: dict[str, tuple[Callable, str]] = {
+    "tokenizer": (str, "char (characters) or bpe (lesson 01's byte-pair encoding)"),
+    "vocab_size": (int, "with --tokenizer bpe: vocabulary size (256 + merges)"),
+    "n_layer": (int, "number of blocks"),
+    "n_head": (int, "attention heads per block"),
+    "n_embd": (int, "width of the residual stream"),
+    "block_size": (int, "context length in tokens"),
+    "dropout": (float, "dropout probability"),
+    "bias": (_bool, "biases in Linear layers and LayerNorms (true/false)"),
+    "batch_size": (int, "windows per step (the global batch under torchrun)"),
+    "lr": (float, "peak learning rate"),
+    "min_lr": (float, "learning rate at the end of the decay"),
+    "warmup_iters": (int, "linear warmup steps"),
+    "weight_decay": (float, "AdamW weight decay of the 2-D tensors"),
+    "beta1": (float, "AdamW beta1"),
+    "beta2": (float, "AdamW beta2"),
+    "grad_clip": (float, "clip the gradient norm to this (0: no clipping)"),
+    "max_iters": (int, "stop after this many steps, and decay the learning rate over them (0: no limit)"),
+    "max_minutes": (float, "training time budget; without --max-iters the decay follows the clock (0: no limit)"),
+    "eval_interval": (int, "evaluate and save a checkpoint every N steps"),
+    "eval_iters": (int, "batches per periodic evaluation (the final one uses every window)"),
+    "seed": (int, "random seed (initialisation, batches, sample)"),
+}
 FIXED_ON_RESUME = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "tokenizer", "vocab_size")
 DEFAULT_PRESET = "cpu"
 PRESETS: dict[str, dict[str, Any]] = {
@@ -93,14 +121,6 @@ class TrainError(Exception):
     """The run cannot start as asked; the message is one line for the user (exit code 2)."""
 
 
-def _bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def _presets_of(key: str) -> str:
     return " [" + ", ".join(f"{name}: {values[key]}" for name, values in PRESETS.items()) + "]"
 
@@ -109,7 +129,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``train`` subcommand's options (hyperparameters default to the preset's values)."""
     parser.description = ("Train a GPT with your lesson-08 code (the reference stands in for any part that "
                           "fails its check) on a text file. The last line printed is val_loss=X.XXXX "
-                          "(cross-entropy on the last 10%% of the file).")
+                          "(cross-entropy on the last 10% of the file).")
     io_ = parser.add_argument_group("input and output")
     io_.add_argument("--notebook", help="lesson-08 notebook whose code is trained (default: lessons/08_gpt.ipynb; "
                                         "with --resume: the run's own)")
@@ -129,34 +149,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="stop this session after N steps (with a checkpoint), as if interrupted; continue with --resume")
 
     hp = parser.add_argument_group("hyperparameters (default: the preset's value)")
-    hp.add_argument("--tokenizer", choices=["char", "bpe"], help="characters, or lesson 01's byte-pair encoding" + _presets_of("tokenizer"))
-    hp.add_argument("--vocab-size", type=int, help="with --tokenizer bpe: vocabulary size (256 + merges)" + _presets_of("vocab_size"))
-    hp.add_argument("--n-layer", type=int, help="number of blocks" + _presets_of("n_layer"))
-    hp.add_argument("--n-head", type=int, help="attention heads per block" + _presets_of("n_head"))
-    hp.add_argument("--n-embd", type=int, help="width of the residual stream" + _presets_of("n_embd"))
-    hp.add_argument("--block-size", type=int, help="context length in tokens" + _presets_of("block_size"))
-    hp.add_argument("--dropout", type=float, help="dropout probability" + _presets_of("dropout"))
-    hp.add_argument("--bias", type=_bool, help="biases in Linear layers and LayerNorms (true/false)" + _presets_of("bias"))
-    hp.add_argument("--batch-size", type=int, help="windows per step (the global batch under torchrun)" + _presets_of("batch_size"))
-    hp.add_argument("--lr", type=float, help="peak learning rate" + _presets_of("lr"))
-    hp.add_argument("--min-lr", type=float, help="learning rate at the end of the decay" + _presets_of("min_lr"))
-    hp.add_argument("--warmup-iters", type=int, help="linear warmup steps" + _presets_of("warmup_iters"))
-    hp.add_argument("--weight-decay", type=float, help="AdamW weight decay of the 2-D tensors" + _presets_of("weight_decay"))
-    hp.add_argument("--beta1", type=float, help="AdamW beta1" + _presets_of("beta1"))
-    hp.add_argument("--beta2", type=float, help="AdamW beta2" + _presets_of("beta2"))
-    hp.add_argument("--grad-clip", type=float, help="clip the gradient norm to this (0: no clipping)" + _presets_of("grad_clip"))
-    hp.add_argument("--max-iters", type=int,
-                    help="stop after this many steps, and decay the learning rate over them (0: no limit)" + _presets_of("max_iters"))
-    hp.add_argument("--max-minutes", type=float,
-                    help="training time budget; without --max-iters the decay follows the clock (0: no limit)" + _presets_of("max_minutes"))
-    hp.add_argument("--eval-interval", type=int, help="evaluate and save a checkpoint every N steps" + _presets_of("eval_interval"))
-    hp.add_argument("--eval-iters", type=int, help="batches per periodic evaluation (the final one uses every window)" + _presets_of("eval_iters"))
-    hp.add_argument("--seed", type=int, help="random seed (initialisation, batches, sample)" + _presets_of("seed"))
+    for key, (kind, text) in HYPER.items():
+        hp.add_argument("--" + key.replace("_", "-"), type=kind, help=text + _presets_of(key),
+                        choices=["char", "bpe"] if key == "tokenizer" else None)
 
     system = parser.add_argument_group("system")
     system.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    system.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
-                        help="autocast precision (auto: bfloat16 on a GPU that supports it, else float32)")
+    system.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"],
+                        help="autocast precision (auto, the default: bfloat16 where the GPU or CPU computes it "
+                             "natively, else float32; with --resume: the run's own)")
     system.add_argument("--compile", action="store_true", help="torch.compile the model")
     system.add_argument("--threads", type=int, default=0,
                         help="CPU threads per process (0: all cores, divided among local processes)")
@@ -280,13 +281,23 @@ def resolve_hyper(args: argparse.Namespace, saved: dict[str, Any] | None) -> dic
     return hp
 
 
+def native_bfloat16(device_type: str) -> bool:
+    """Whether the device computes in bfloat16 natively (a recent GPU; a CPU with AVX512-BF16 or AMX)."""
+    import torch
+
+    if device_type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return device_type == "cpu" and any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
 def precision(device_type: str, requested: str) -> tuple[str, Any]:
     """The autocast dtype's name and the context every forward pass runs in."""
     import torch
 
     dtype = requested
     if dtype == "auto":
-        dtype = "bfloat16" if device_type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
+        dtype = "bfloat16" if native_bfloat16(device_type) else "float32"
     if dtype == "float32":
         return dtype, contextlib.nullcontext()
     return dtype, torch.autocast(device_type=device_type, dtype=getattr(torch, dtype))
@@ -534,7 +545,7 @@ def save_checkpoint(run: Run) -> None:
     state = dict(format=CHECKPOINT_FORMAT, model=run.raw_model.state_dict(), optimizer=run.optimizer.state_dict(),
                  rng=torch.get_rng_state(), cuda_rng=torch.cuda.get_rng_state() if run.device.startswith("cuda") else None,
                  iter=run.it, elapsed=run.elapsed, warm_end=run.warm_end, rows=run.rows,
-                 hyper=run.hp, tokenizer=run.tokenizer.state, parts=run.owner, **run.identity)
+                 hyper=run.hp, dtype=run.dtype, tokenizer=run.tokenizer.state, parts=run.owner, **run.identity)
     path = run.out / CHECKPOINT
     torch.save(state, path.with_suffix(".tmp"))
     os.replace(path.with_suffix(".tmp"), path)
@@ -570,8 +581,9 @@ def write_log(path: Path, rows: list[dict[str, Any]]) -> None:
 # ---------------------------------------------------------------- the training loop
 
 
-def train_step(run: Run, lr: float) -> float:
-    """One optimizer step on this rank's share of a global batch from get_batch; returns the loss."""
+def train_step(run: Run, lr: float) -> Any:
+    """One optimizer step on this rank's share of a global batch from get_batch; returns the loss
+    (a tensor: reading its value would wait for a GPU)."""
     import torch
 
     hp, dist = run.hp, run.dist
@@ -588,7 +600,7 @@ def train_step(run: Run, lr: float) -> float:
     run.scaler.step(run.optimizer)
     run.scaler.update()
     run.optimizer.zero_grad(set_to_none=True)
-    return loss.item()
+    return loss.detach()
 
 
 def train_loop(run: Run, bar: Any, write: Callable, stop_after: int, log_interval: int) -> bool:
@@ -610,7 +622,7 @@ def train_loop(run: Run, bar: Any, write: Callable, stop_after: int, log_interva
         loss = train_step(run, lr)
         run.it, session_steps = run.it + 1, session_steps + 1
         if run.it % log_interval == 0 or run.it == 1:
-            loss = dist.sum([loss], run.device)[0] / dist.world
+            loss = dist.sum([loss.item()], run.device)[0] / dist.world
             run.rows.append(dict(iter=run.it, elapsed_s=round(run.elapsed, 3), lr=lr, train_loss=round(loss, 6)))
             if bar is not None:
                 bar.set_postfix_str(f"step {run.it}, loss {loss:.3f}, lr {lr:.1e}", refresh=False)
@@ -680,7 +692,7 @@ def set_up(args: argparse.Namespace, dist: Distributed, device: str, say: Callab
     probe = train_ids[: min(8, hp["block_size"]) + 1][None]
     model = build_model(code, owner, hp, tokenizer.vocab_size, probe, say).to(device)
     optimizer = build_optimizer(code, model, hp)
-    dtype, ctx = precision(device.split(":")[0], args.dtype)
+    dtype, ctx = precision(device.split(":")[0], args.dtype or (saved["dtype"] if saved else "auto"))
     scaler = torch.amp.GradScaler(device.split(":")[0], enabled=(dtype == "float16"))
     run = Run(hp, code, owner, dist, device, dtype, ctx, model, model, optimizer, scaler, tokenizer,
               train_ids.to(device), val_ids.to(device), len(text) - len(train_val_split(text)[0]),

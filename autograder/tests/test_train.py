@@ -28,7 +28,7 @@ NOTEBOOK = SOLUTIONS_DIR / "08_gpt.ipynb"
 LAST_LINE = re.compile(r"^val_loss=(\d+\.\d{4})$")
 TINY = ["--n-layer", "2", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "8",
         "--lr", "3e-3", "--min-lr", "3e-4", "--warmup-iters", "2", "--max-minutes", "0", "--eval-interval", "4",
-        "--eval-iters", "2", "--log-interval", "1", "--sample-tokens", "20", "--no-progress", "--threads", "1"]
+        "--eval-iters", "2", "--log-interval", "1", "--sample-tokens", "20", "--no-progress", "--threads", "1", "--dtype", "float32"]
 
 # Wrong wherever get_lr's check does not look (the check uses max_lr=1e-3), so it passes its check and
 # train must use it: a learning rate that climbs by 1e-5 a step, whatever the schedule asks.
