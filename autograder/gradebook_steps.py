@@ -135,7 +135,7 @@ class GradebookSteps:
         for key in tqdm(self.to_autograde, desc="nbgrader autograde", unit="notebook", disable=not progress):
             nbgrader_plugin.FEEDBACK_NOTES[key] = list(self.handins[key].notes)
             ok, warnings, error = nb.autograde(*key)
-            notes = [note for note in map(nbgrader_plugin.explain_nbgrader, warnings) if note]
+            notes = list(dict.fromkeys(note for note in map(nbgrader_plugin.explain_nbgrader, warnings) if note))
             if not ok:
                 notes.append("nbgrader could not autograde this submission: "
                              + (error.strip().splitlines() or ["(no message)"])[-1])

@@ -76,7 +76,10 @@ class IsolatedExecute(NbGraderPreprocessor):
         return nb, resources
 
 
-NBGRADER_NOISE = ("Removing existing", "Updating existing", "Removing failed", "No nbgrader_config.py")
+# Said by nbgrader on every run, or already in the report in other words (every notebook of an
+# assignment folder that is not graded is reported by `grade` itself, by name).
+NBGRADER_NOISE = ("Removing existing", "Updating existing", "Removing failed", "No nbgrader_config.py",
+                  "Skipping unknown notebook")
 
 
 def explain_nbgrader(message: str) -> str | None:
@@ -92,6 +95,13 @@ def explain_nbgrader(message: str) -> str | None:
     missing = re.match(r"Missing grade cell (\S+) encountered, adding to notebook", message)
     if missing:
         return f"nbgrader: the graded cell {missing.group(1)} had been deleted; nbgrader added it back"
+    late = re.match(r".* is ([0-9.]+) seconds late$", message)
+    if late:
+        seconds = float(late.group(1))
+        return f"nbgrader: handed in {seconds / 3600:.1f} hours after the due date"
+    penalty = re.match(r"Late submission penalty: ([0-9.]+)$", message)
+    if penalty:
+        return f"nbgrader: late penalty of {float(penalty.group(1)):g} points (the course's late-submission rule)"
     unknown = re.match(r"Cell '(\S+)' does not exist in the database", message)
     if unknown:
         return f"nbgrader: cell {unknown.group(1)} is no cell of this assignment; it is not graded"
