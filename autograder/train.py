@@ -10,10 +10,11 @@ used: ``GPT`` (with its ``Block``, ``MLP`` and ``CausalSelfAttention``) is the m
 ``get_batch`` draws the training batches, ``configure_optimizer`` makes the optimizer, ``get_lr``
 sets the learning rate of every step, ``estimate_loss`` makes the periodic evaluations, and
 ``generate`` (with ``filter_logits``) writes the sample; ``--tokenizer bpe`` tokenizes with lesson
-01's byte-pair encoding.  A lesson-08 piece that is missing or fails its check is replaced by the
-course's reference (:mod:`autograder.reference.gpt`) and one line says so: a half-finished notebook
-still trains.  ``results.json`` records whose each piece was.  Where the reference is not installed
-(the student kit), the run names the pieces that must pass first and stops.
+01's byte-pair encoding.  A piece that is missing or fails its check is replaced by the course's
+reference (:mod:`autograder.reference.gpt`; for the BPE, :mod:`autograder.reference.bpe`) and one
+line says so: a half-finished notebook still trains.  ``results.json`` records whose each piece
+was.  Where the reference is not installed (the student kit), the run names the pieces that must
+pass first and stops.
 
 **What the tool adds** around that code: a learning rate on a clock (``--max-minutes``: after the
 warmup steps, ``get_lr`` is fed the fraction of the time budget used, so the decay ends when the
@@ -53,7 +54,7 @@ from typing import Any, Callable
 
 from .catalog import DATASETS_DIR, LESSONS_DIR
 from .data import train_val_split
-from .train_data import DataError, Tokenizer, read_text, token_splits
+from .train_data import DataError, Tokenizer, read_text, reference_bpe, token_splits
 
 # ---------------------------------------------------------------- presets and the command line
 
@@ -380,19 +381,25 @@ def learner_code(notebook: Path, dist: Distributed, say: Callable) -> tuple[dict
     return code, owner
 
 
-def bpe_functions(notebook: Path, dist: Distributed, say: Callable) -> dict[str, Callable]:
+def bpe_functions(notebook: Path, dist: Distributed, say: Callable) -> tuple[dict[str, Callable], str]:
     """Lesson 01's BPE from the notebook (train_bpe_fast, or else train_bpe; split_words, encode,
-    decode): there is no reference to stand in, so each must pass its check."""
+    decode) if each passes its check, else the reference BPE as a whole; and whose it is."""
     namespace = load_code(notebook)
     trainers = [name for name in ("train_bpe_fast", "train_bpe") if name in namespace.values] or ["train_bpe"]
     failures = dist.broadcast(failing(namespace, "01", (*BPE_EXERCISES, *trainers)) if dist.main else None)
     usable = [name for name in trainers if name not in failures]
-    broken = [name for name in BPE_EXERCISES if name in failures] + ([] if usable else trainers)
-    if broken:
+    broken = {name: why for name, why in failures.items() if name in BPE_EXERCISES or not usable}
+    if not broken:
+        say(f"tokens: your lesson-01 BPE ({usable[0]}, {', '.join(BPE_EXERCISES)})")
+        code = {"train": namespace.values[usable[0]], **{name: namespace.values[name] for name in BPE_EXERCISES}}
+        return code, "yours"
+    reference = reference_bpe()
+    if reference is None:
         raise TrainError(f"--tokenizer bpe uses lesson 01's BPE from {notebook}, and {', '.join(broken)} must pass "
                          "their checks first (python -m autograder check 01)")
-    say(f"tokens: your lesson-01 BPE ({usable[0]}, {', '.join(BPE_EXERCISES)})")
-    return {"train": namespace.values[usable[0]], **{name: namespace.values[name] for name in BPE_EXERCISES}}
+    name, why = next(iter(broken.items()))
+    say(f"tokens: the reference BPE; your {name} {why}")
+    return reference, "reference"
 
 
 # ---------------------------------------------------------------- data
@@ -513,8 +520,8 @@ def periodic_eval(run: Run) -> dict[str, float]:
 
 
 def full_val_loss(run: Run) -> float:
-    """Mean cross-entropy over every non-overlapping window of the validation split, shared out
-    among the ranks: the run's final measurement."""
+    """Mean cross-entropy over every non-overlapping window of the validation split, in float32
+    whatever the training precision, shared out among the ranks: the run's final measurement."""
     import torch
 
     block, ids = run.hp["block_size"], run.val_ids
@@ -525,8 +532,7 @@ def full_val_loss(run: Run) -> float:
     with torch.no_grad():
         for chunk in starts.to(ids.device).split(max(run.hp["batch_size"], 32)):
             windows = chunk[:, None] + offsets
-            with run.ctx:
-                _, loss = run.raw_model(ids[windows], ids[windows + 1])
+            _, loss = run.raw_model(ids[windows], ids[windows + 1])
             total += float(loss) * windows.numel()
             count += windows.numel()
     run.raw_model.train()
@@ -661,8 +667,7 @@ def sample_text(run: Run, n_tokens: int) -> str:
     idx = torch.tensor([start], dtype=torch.long, device=run.device)
     torch.manual_seed(run.hp["seed"])
     run.raw_model.eval()
-    with run.ctx:
-        out = run.code["generate"](run.raw_model, idx, n_tokens, temperature=0.8, top_k=40)
+    out = run.code["generate"](run.raw_model, idx, n_tokens, temperature=0.8, top_k=40)
     run.raw_model.train()
     return run.tokenizer.decode(out[0, len(start):].tolist())
 
@@ -684,11 +689,14 @@ def set_up(args: argparse.Namespace, dist: Distributed, device: str, say: Callab
     identity = dict(notebook=str(notebook.resolve()), data=str(data.resolve()),
                     preset=saved["preset"] if saved else args.preset or DEFAULT_PRESET)
     text = read_text(data)
-    bpe = None
+    bpe, bpe_owner = None, None
     if hp["tokenizer"] == "bpe":
-        bpe = bpe_functions(Path(args.bpe_notebook or notebook.with_name("01_tokenization.ipynb")), dist, say)
+        bpe_notebook = Path(args.bpe_notebook or notebook.with_name("01_tokenization.ipynb"))
+        bpe, bpe_owner = bpe_functions(bpe_notebook, dist, say)
     tokenizer, train_ids, val_ids = load_data(text, data, hp, saved, bpe)
     code, owner = learner_code(notebook, dist, say)
+    if bpe_owner:
+        owner["bpe"] = bpe_owner
     probe = train_ids[: min(8, hp["block_size"]) + 1][None]
     model = build_model(code, owner, hp, tokenizer.vocab_size, probe, say).to(device)
     optimizer = build_optimizer(code, model, hp)

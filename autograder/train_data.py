@@ -3,14 +3,16 @@
 * :func:`read_text` reads a UTF-8 file and says in one line what is wrong with a bad one;
 * :class:`Tokenizer` turns text into token ids: characters (the vocabulary is the text's distinct
   characters), or byte-pair encoding with the learner's lesson-01 functions (``train_bpe_fast`` or
-  ``train_bpe``, ``split_words``, ``encode``, ``decode``).  Its :attr:`~Tokenizer.state` is plain
-  data that goes into the checkpoint, so a resumed run tokenizes exactly as before;
+  ``train_bpe``, ``split_words``, ``encode``, ``decode``), or with :func:`reference_bpe`, the
+  course's reference in the same shape.  Its :attr:`~Tokenizer.state` is plain data that goes
+  into the checkpoint, so a resumed run tokenizes exactly as before;
 * :func:`token_splits`: the first 90% of the text to train on, the last 10% to validate on
   (:func:`autograder.data.train_val_split`), as tensors of ids.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -77,6 +79,23 @@ class Tokenizer:
             chars = self.state["chars"]
             return "".join(chars[i] for i in ids)
         return self.bpe["decode"](ids, self.vocab)
+
+
+def reference_bpe() -> dict[str, Callable] | None:
+    """The reference BPE (:mod:`autograder.reference.bpe`) with lesson 01's signatures, or None
+    where it is not installed (the student kit)."""
+    try:
+        ref = importlib.import_module("autograder.reference.bpe")
+    except ImportError:
+        return None
+
+    def train(text: str, vocab_size: int) -> tuple[dict, dict]:
+        pairs = ref.train(text, vocab_size)
+        return {pair: 256 + i for i, pair in enumerate(pairs)}, ref.vocab_of(pairs)
+
+    return {"train": train, "split_words": ref.gpt2_words,
+            "encode": lambda text, merges, vocab: ref.encode(text, merges),
+            "decode": lambda ids, vocab: b"".join(vocab[i] for i in ids).decode("utf-8", errors="replace")}
 
 
 def token_splits(text: str, tokenizer: Tokenizer) -> tuple[Any, Any]:

@@ -217,6 +217,18 @@ def test_bpe_tokenizer_from_lesson_01(tmp_path: Path, text_file: Path, capsys) -
     assert "tokens: your lesson-01 BPE (train_bpe_fast, split_words, encode, decode)" in lines
     assert any("bpe tokens (vocabulary 300)" in line for line in lines)
     assert any(line.startswith("val loss per character:") for line in lines)
+    assert _parts(tmp_path / "bpe")["bpe"] == "yours"
+
+
+def test_unfinished_bpe_gives_way_to_the_reference(tmp_path: Path, text_file: Path, capsys) -> None:
+    _, lines = _train(capsys, "--notebook", NOTEBOOK, "--data", text_file, "--out", tmp_path / "bpe",
+                      "--tokenizer", "bpe", "--vocab-size", "280", "--bpe-notebook", LESSONS_DIR / "01_tokenization.ipynb",
+                      "--max-iters", "2", *TINY)
+    notes = [line for line in lines if line.startswith("tokens:")]
+    assert len(notes) == 1 and notes[0].startswith("tokens: the reference BPE; your split_words fails its check: "
+                                                   "not implemented yet"), notes
+    assert any("bpe tokens (vocabulary 280)" in line for line in lines)
+    assert _parts(tmp_path / "bpe")["bpe"] == "reference"
 
 
 def test_time_based_schedule_feeds_get_lr_the_clock() -> None:
