@@ -52,6 +52,8 @@ ENGLISH_MERGES = [
 
 # ---------------------------------------------------------------- helpers (the grading checks use them too)
 
+BYTES = {b: bytes([b]) for b in range(256)}  # the 256 single bytes, as the lesson numbers them
+
 @lru_cache(maxsize=1)
 def shakespeare() -> str:
     return load_shakespeare()
@@ -86,10 +88,9 @@ def call_train(ns: Namespace, name: str, text: str, vocab_size: int, runs_out: b
                            "are empty).") from None
     if not (isinstance(result, tuple) and len(result) == 2):
         raise CheckFailure(f"{call} should return a pair (merges, vocab), but returned {describe(result)}.")
-    merges, vocab = result
-    expect_type(merges, dict, f"the merges returned by {call}")
-    expect_type(vocab, dict, f"the vocab returned by {call}")
-    return merges, vocab
+    expect_type(result[0], dict, f"the merges returned by {call}")
+    expect_type(result[1], dict, f"the vocab returned by {call}")
+    return result
 
 
 def merge_order(merges: dict, call: str) -> list[tuple]:
@@ -142,17 +143,15 @@ def english_tokenizer() -> tuple[dict, dict, Any]:
     """ENGLISH_MERGES as (merges, vocab) in the lesson's format, and the same tokenizer in tiktoken."""
     import tiktoken
 
-    vocab = {i: bytes([i]) for i in range(256)}
-    id_of = {token: i for i, token in vocab.items()}
-    merges = {}
-    for idx, (a, b) in enumerate(ENGLISH_MERGES, start=256):
-        merges[(id_of[a], id_of[b])] = idx
-        vocab[idx] = a + b
-        id_of[a + b] = idx
-    # tiktoken ranks tokens by their bytes; a token's rank is its id.
-    encoding = tiktoken.Encoding(name="english-40", pat_str=GPT2_PATTERN,
-                                 mergeable_ranks={token: i for i, token in vocab.items()}, special_tokens={})
-    return merges, vocab, encoding
+    table = dict(BYTES)                            # id -> bytes
+    rank = {token: i for i, token in BYTES.items()}  # bytes -> id, which is also tiktoken's rank
+    pairs = {}
+    for new_id, (left, right) in enumerate(ENGLISH_MERGES, start=256):
+        pairs[rank[left], rank[right]] = new_id
+        table[new_id] = left + right
+        rank[left + right] = new_id
+    encoding = tiktoken.Encoding(name="english-40", pat_str=GPT2_PATTERN, mergeable_ranks=rank, special_tokens={})
+    return pairs, table, encoding
 
 
 def expect_same_ids(exercise: str, got: Any, want: list[int], what: str, hint: str = "") -> None:
@@ -182,10 +181,9 @@ def load_gpt2(ns: Namespace) -> tuple[dict, dict]:
     result = ns.load_gpt2(str(vocab_bpe), str(encoder_json))
     if not (isinstance(result, tuple) and len(result) == 2):
         raise CheckFailure(f"load_gpt2 should return (merges, vocab), got {describe(result)}.")
-    merges, vocab = result
-    expect_type(merges, dict, "the merges returned by load_gpt2")
-    expect_type(vocab, dict, "the vocab returned by load_gpt2")
-    return merges, vocab
+    expect_type(result[0], dict, "the merges returned by load_gpt2")
+    expect_type(result[1], dict, "the vocab returned by load_gpt2")
+    return result
 
 
 # ---------------------------------------------------------------- 1. characters
@@ -295,8 +293,6 @@ def train_bpe(ns: Namespace) -> None:
 
 
 # ---------------------------------------------------------------- 6-7. decoding and encoding
-
-BYTES = {i: bytes([i]) for i in range(256)}
 
 
 @lesson.exercise("decode", points=1, hint="Join the bytes of every id, then decode them as UTF-8 with errors='replace'.")

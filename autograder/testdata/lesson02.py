@@ -34,7 +34,7 @@ class HashMap(HashMap):
             self.size += 1
         bucket[:] = [[key, value]]
 """)
-lesson.mutant("hashmap_collisions", "compares keys with `is`", "not `is`", """
+lesson.mutant("hashmap_collisions", "compares keys with `is`", "never `is`", """
 class HashMap(HashMap):
     def __getitem__(self, key):
         for k, v in self.buckets[self._index(key)]:
@@ -91,6 +91,55 @@ class HashMap(HashMap):
             for key, value in bucket:
                 self[key] = value
 """)
+lesson.mutant("hashmap_basics", "compares keys with `is` everywhere", "an equal key built separately", """
+class HashMap(HashMap):
+    def __setitem__(self, key, value):
+        bucket = self.buckets[self._index(key)]
+        for pair in bucket:
+            if pair[0] is key:
+                pair[1] = value
+                return
+        if (self.size + 1) / len(self.buckets) > self.MAX_LOAD:
+            self._resize(2 * len(self.buckets))
+            bucket = self.buckets[self._index(key)]
+        bucket.append([key, value])
+        self.size += 1
+
+    def __getitem__(self, key):
+        for k, v in self.buckets[self._index(key)]:
+            if k is key:
+                return v
+        raise KeyError(key)
+
+    def __delitem__(self, key):
+        bucket = self.buckets[self._index(key)]
+        for j, (k, _) in enumerate(bucket):
+            if k is key:
+                del bucket[j]
+                self.size -= 1
+                return
+        raise KeyError(key)
+""")
+lesson.mutant("hashmap_resize", "checks the load limit before looking for the key (grows on overwrite)",
+              "must not grow the table", """
+class HashMap(HashMap):
+    def __setitem__(self, key, value):
+        if (self.size + 1) / len(self.buckets) > self.MAX_LOAD:
+            self._resize(2 * len(self.buckets))
+        bucket = self.buckets[self._index(key)]
+        for pair in bucket:
+            if pair[0] == key:
+                pair[1] = value
+                return
+        bucket.append([key, value])
+        self.size += 1
+""")
+lesson.mutant("encode", "assumes <unk> is the last id", "<unk> is not always the last id", """
+class CharTokenizer(CharTokenizer):
+    def __init__(self, text, specials=("<|endoftext|>", "<unk>"), table=dict):
+        super().__init__(text, specials, table)
+        self.unk_id = len(self.itos) - 1
+""")
 lesson.mutant("tokenizer_init", "puts the special tokens first", "go after the characters", """
 class CharTokenizer(CharTokenizer):
     def __init__(self, text, specials=("<|endoftext|>", "<unk>"), table=dict):
@@ -101,7 +150,7 @@ class CharTokenizer(CharTokenizer):
             self.stoi[token] = i
         self.unk_id = self.stoi["<unk>"]
 """)
-lesson.mutant("tokenizer_init", "ignores the table argument", "self.stoi = table()", """
+lesson.mutant("tokenizer_init", "ignores the table argument", "the table argument was ignored", """
 class CharTokenizer(CharTokenizer):
     def __init__(self, text, specials=("<|endoftext|>", "<unk>"), table=dict):
         super().__init__(text, specials, dict)
@@ -188,4 +237,197 @@ class CharTokenizer(CharTokenizer):
         before, after = text[:match.start()], text[match.end():]
         return ([self.stoi.get(ch, self.unk_id) for ch in before] + [self.stoi[match.group()]]
                 + [self.stoi.get(ch, self.unk_id) for ch in after])
+""")
+
+
+# ---------------------------------------------------------------- alternatives (correct, written differently)
+
+lesson.alternative("hashmap_basics", "pairs found with next(), capacity property in _index", """
+class HashMap(HashMap):
+    def _index(self, key):
+        return hash(key) % self.capacity
+
+    def _pair(self, key):
+        return next((pair for pair in self.buckets[self._index(key)] if pair[0] == key), None)
+
+    def __setitem__(self, key, value):
+        pair = self._pair(key)
+        if pair is not None:
+            pair[1] = value
+            return
+        if (len(self) + 1) > self.MAX_LOAD * self.capacity:
+            self._resize(self.capacity * 2)
+        self.buckets[self._index(key)].append([key, value])
+        self.size += 1
+
+    def __getitem__(self, key):
+        pair = self._pair(key)
+        if pair is None:
+            raise KeyError(key)
+        return pair[1]
+""")
+lesson.alternative("hashmap_basics", "tuples as pairs, replaced on overwrite", """
+class HashMap(HashMap):
+    def __setitem__(self, key, value):
+        i = self._index(key)
+        for j, (k, _) in enumerate(self.buckets[i]):
+            if k == key:
+                self.buckets[i][j] = (key, value)
+                return
+        if (self.size + 1) / len(self.buckets) > self.MAX_LOAD:
+            self._resize(2 * len(self.buckets))
+            i = self._index(key)
+        self.buckets[i].append((key, value))
+        self.size += 1
+
+    def __getitem__(self, key):
+        bucket = self.buckets[self._index(key)]
+        for j in range(len(bucket)):
+            if bucket[j][0] == key:
+                return bucket[j][1]
+        raise KeyError(key)
+""")
+lesson.alternative("hashmap_collisions", "delete by rebuilding the bucket without the key", """
+class HashMap(HashMap):
+    def __delitem__(self, key):
+        bucket = self.buckets[self._index(key)]
+        kept = [pair for pair in bucket if not pair[0] == key]
+        if len(kept) == len(bucket):
+            raise KeyError(key)
+        bucket[:] = kept
+        self.size -= 1
+""")
+lesson.alternative("hashmap_collisions", "delete with list.pop at the position found by a while loop", """
+class HashMap(HashMap):
+    def __getitem__(self, key):
+        for pair in reversed(self.buckets[self._index(key)]):
+            if key == pair[0]:
+                return pair[1]
+        raise KeyError(key)
+
+    def __delitem__(self, key):
+        bucket = self.buckets[self._index(key)]
+        j = 0
+        while j < len(bucket) and bucket[j][0] != key:
+            j += 1
+        if j == len(bucket):
+            raise KeyError(key)
+        bucket.pop(j)
+        self.size -= 1
+""")
+lesson.alternative("hashmap_resize", "_resize re-inserts with self[key] = value after resetting the size", """
+class HashMap(HashMap):
+    def _resize(self, new_capacity):
+        pairs = list(self.items())
+        self.buckets = [[] for _ in range(new_capacity)]
+        self.size = 0
+        for key, value in pairs:
+            self[key] = value
+""")
+lesson.alternative("hashmap_resize", "__setitem__ always computes the index twice (2 hashes per insert)", """
+class HashMap(HashMap):
+    def __setitem__(self, key, value):
+        for pair in self.buckets[self._index(key)]:
+            if pair[0] == key:
+                pair[1] = value
+                return
+        if (self.size + 1) / len(self.buckets) > self.MAX_LOAD:
+            self._resize(2 * len(self.buckets))
+        self.buckets[self._index(key)].append([key, value])
+        self.size += 1
+
+    def _resize(self, new_capacity):
+        new_buckets = [[] for _ in range(new_capacity)]
+        for bucket in self.buckets:
+            for key, value in bucket:
+                new_buckets[hash(key) % new_capacity].append([key, value])
+        self.buckets = new_buckets
+""")
+lesson.alternative("tokenizer_init", "dict.fromkeys for the characters, stoi filled with zip", """
+class CharTokenizer(CharTokenizer):
+    def __init__(self, text, specials=("<|endoftext|>", "<unk>"), table=dict):
+        super().__init__("", specials, table)   # the solution's special pattern
+        self.itos = [*sorted(dict.fromkeys(text)), *specials]
+        self.stoi = table()
+        for token, i in zip(self.itos, range(len(self.itos))):
+            self.stoi[token] = i
+        self.unk_id = self.stoi["<unk>"]
+""")
+lesson.alternative("tokenizer_init", "itos built by appending, no stored <unk> id (looked up in encode)", """
+class CharTokenizer(CharTokenizer):
+    def __init__(self, text, specials=("<|endoftext|>", "<unk>"), table=dict):
+        self.specials = tuple(specials)
+        self.itos = []
+        for ch in sorted(set(text)):
+            self.itos.append(ch)
+        self.itos.extend(specials)
+        self.stoi = table()
+        for i in range(len(self.itos)):
+            self.stoi[self.itos[i]] = i
+
+    def encode(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"encode expects a str, not {type(text).__name__}")
+        pattern = "|".join(re.escape(s) for s in sorted(self.specials, key=len, reverse=True))
+        ids = []
+        for m in re.finditer(f"{pattern}|." if pattern else ".", text, flags=re.S):
+            token = m.group()
+            ids.append(self.stoi[token] if token in self.specials else self.stoi.get(token, self.stoi["<unk>"]))
+        return ids
+""")
+_SCAN_ENCODE = '''
+class CharTokenizer(CharTokenizer):
+    def encode(self, text):
+        if not isinstance(text, str):
+            raise TypeError("encode expects a str, got " + type(text).__name__)
+        specials = [t for t in self.itos if t in ("<|endoftext|>", "<unk>", "<|pad|>")]
+        unk = self.stoi["<unk>"]
+        ids, j = [], 0
+        while j < len(text):
+            for special in specials:
+                if text.startswith(special, j):
+                    ids.append(self.stoi[special])
+                    j += len(special)
+                    break
+            else:
+                ids.append(self.stoi.get(text[j], unk))
+                j += 1
+        return ids
+'''
+_FINDITER_ENCODE = '''
+class CharTokenizer(CharTokenizer):
+    def encode(self, text):
+        if type(text) is not str:
+            raise TypeError(f"expected a str, got {text!r:.30}")
+        specials = self.itos[len(self.itos) - len([t for t in self.itos if len(t) > 1]):]
+        pattern = re.compile("|".join(map(re.escape, specials)) + "|.", re.DOTALL)
+        unk = self.stoi["<unk>"]
+        return [self.stoi[m] if m in specials else self.stoi.get(m, unk) for m in pattern.findall(text)]
+'''
+lesson.alternative("encode", "a left-to-right scan with str.startswith", _SCAN_ENCODE)
+lesson.alternative("encode", "one regex for 'a special token or any character', findall", _FINDITER_ENCODE)
+lesson.alternative("round_trip", "a left-to-right scan with str.startswith", _SCAN_ENCODE)
+lesson.alternative("round_trip", "one regex for 'a special token or any character', findall", _FINDITER_ENCODE)
+lesson.alternative("decode", "range membership and a list comprehension", """
+class CharTokenizer(CharTokenizer):
+    def decode(self, ids):
+        valid = range(len(self.itos))
+        for i in ids:
+            if not isinstance(i, int):
+                raise TypeError(f"not a token id: {i!r}")
+            if i not in valid:
+                raise ValueError(f"token id {i} outside 0..{len(self.itos) - 1}")
+        return "".join([self.itos[i] for i in ids])
+""")
+lesson.alternative("decode", "tokens collected with a map over a checking helper", """
+class CharTokenizer(CharTokenizer):
+    def _token(self, i):
+        if type(i) is not int:
+            raise TypeError("token ids are ints; got " + repr(i))
+        if i < 0 or i >= self.vocab_size:
+            raise ValueError("no token has id " + str(i))
+        return self.itos[i]
+
+    def decode(self, ids):
+        return "".join(map(self._token, ids))
 """)
