@@ -284,7 +284,7 @@ def _check_pca_2d(ns: Namespace) -> None:
                                "centred data.")
         variances = got.var(dim=0)
         expected_var = S[:2] ** 2 / (n - 1)
-        if torch.allclose(variances, expected_var, rtol=0.05):
+        if close(variances, expected_var, atol=0.0, rtol=0.05):
             raise CheckFailure(f"{call} is close to the exact PCA but not equal to it (up to the sign of each column): "
                                f"column variances ({variances[0]:.4f}, {variances[1]:.4f}), exact "
                                f"({expected_var[0]:.4f}, {expected_var[1]:.4f}). The projection is only approximate, "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from ..feedback import Mistake, describe, expect_close, first_differences
+from ..feedback import Mistake, close, describe, expect_close, first_differences
 from ..reference import positional as ref
 from ..registry import CheckFailure, Namespace
 
@@ -93,7 +93,7 @@ def check_rotation_matrix(ns: Namespace) -> None:
         pe = ref.sinusoidal_table(max_len, d)
         R = got.detach().double()
         positions = range(max(0, -k), max_len - max(k, 0))
-        bad = [p for p in positions if not torch.allclose(R @ pe[p], pe[p + k], atol=ATOL)]
+        bad = [p for p in positions if not close(R @ pe[p], pe[p + k], atol=ATOL)]
         if not bad:
             expect_close(got, ref.rotation_matrix(k, d).float(), what, atol=1e-5)
             continue
@@ -102,11 +102,11 @@ def check_rotation_matrix(ns: Namespace) -> None:
                    f"but it differs for {len(bad)} of {len(positions)} positions.\n"
                    f"    expected PE[{p + k}] = {describe(pe[p + k].float())}\n"
                    f"    but got  R @ PE[{p}] = {describe((R @ pe[p]).float())}")
-        if torch.allclose(R.T, ref.rotation_matrix(k, d), atol=ATOL):
+        if close(R.T, ref.rotation_matrix(k, d), atol=ATOL):
             raise CheckFailure(message + "\n    Your matrix is the transpose of R_k: it moves PE[p] to PE[p - k].",
                                "In block i the sin(k w_i) goes above the diagonal (row 2i) and -sin(k w_i) below it, "
                                "because sin(a + b) = sin a cos b + cos a sin b.")
-        if torch.allclose(R, ref.rotation_matrix(k, d, per_pair_frequency=False), atol=ATOL):
+        if close(R, ref.rotation_matrix(k, d, per_pair_frequency=False), atol=ATOL):
             raise CheckFailure(message + "\n    Every block turns by the same angle k, but pair i turns at its own "
                                "speed: its angle is k * w_i.",
                                "Use w_i = 10000 ** (-2i / d_model), exactly as in sinusoidal_encoding.")

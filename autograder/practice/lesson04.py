@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..feedback import describe, expect_close, expect_type
+from ..feedback import close, describe, expect_close, expect_type
 from ..registry import CheckFailure, Lesson, Namespace
 
 lesson = Lesson("04", "positional_encoding", "Positional encoding")
@@ -149,10 +149,10 @@ def rotation_matrix(ns: Namespace) -> None:
     d = 16
     R3, R4, R7 = (expect_float_tensor(ns.rotation_matrix(k, d), (d, d), f"rotation_matrix({k}, {d})").double()
                   for k in (3, 4, 7))
-    if not torch.allclose(R3 @ R3.T, torch.eye(d, dtype=torch.float64), atol=1e-5):
+    if not close(R3 @ R3.T, torch.eye(d, dtype=torch.float64)):
         raise CheckFailure("rotation_matrix(3, 16) is not orthogonal (R Rᵀ ≠ I): a rotation keeps every length.",
                            "Each 2x2 block must be a rotation: cos on the diagonal, ±sin off it.")
-    if not torch.allclose(R3 @ R4, R7, atol=1e-5):
+    if not close(R3 @ R4, R7):
         raise CheckFailure("rotation_matrix(3, 16) @ rotation_matrix(4, 16) should equal rotation_matrix(7, 16): "
                            "moving 3 positions, then 4, is moving 7.", "The angle of block i is k * w_i: linear in k.")
 
@@ -299,7 +299,7 @@ def call_rope(ns: Namespace, x: torch.Tensor, positions: list[int] | None, what:
 def check_norms_kept(x: torch.Tensor, got: torch.Tensor, what: str) -> None:
     """A rotation never changes a vector's length."""
     norms_in, norms_out = x.detach().norm(dim=-1), got.detach().norm(dim=-1)
-    if not torch.allclose(norms_in, norms_out, rtol=1e-4, atol=1e-5):
+    if not close(norms_out, norms_in, rtol=1e-4):
         raise CheckFailure(f"{what} changed the norms of the vectors (e.g. {norms_in.flatten()[1].item():.4f} -> "
                            f"{norms_out.flatten()[1].item():.4f}); a rotation preserves every norm.",
                            "Rotate each pair (a, b) by its angle; do not just scale it by cos.")
