@@ -252,8 +252,10 @@ def expect_close(got: Any, want: Any, what: str, hint: str = "", mistakes: Mista
                                hint)
     for mistake in (mistakes() if callable(mistakes) else mistakes):
         if close(got, mistake.output, atol, rtol):
-            raise CheckFailure(f"{_about(what, mistake.message)}\n    expected {describe(want)}\n    but got  {describe(got)}",
-                               mistake.hint or hint)
+            differences = first_differences(got, want, atol, rtol) if tensor_like or isinstance(want, (list, tuple, dict)) else ""
+            raise CheckFailure(f"{_about(what, mistake.message)}\n"
+                               + (f"    {differences}\n" if differences else "")
+                               + f"    expected {describe(want)}\n    but got  {describe(got)}", mistake.hint or hint)
     if tensor_like and check_dtype and got.dtype != want.dtype and close(got, want, atol, rtol):
         raise CheckFailure(f"{what} has dtype {got.dtype}, expected {want.dtype} (the values are right).", hint)
     if tensor_like and check_dtype and got.dtype != want.dtype:

@@ -10,6 +10,7 @@ removed, graded cells locked and checksummed.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,8 @@ def _run_practice(exercise: Exercise, namespace: Namespace, recorder: _Recorder,
 
 def _short(message: str) -> str:
     """A grading message without its own expected/got previews (the practice check adds its own)."""
-    keep = [line for line in message.splitlines() if not line.lstrip().startswith(("expected ", "but got"))]
+    keep = [line for line in message.splitlines() if not line.lstrip().startswith(("expected ", "but got"))
+            and not re.match(r"\s*\d+ of \d+ entries differ", line)]
     return "\n".join(keep).rstrip(":").rstrip()
 
 
