@@ -197,7 +197,8 @@ def first_differences(got: Any, want: Any, atol: float = DEFAULT_ATOL, rtol: flo
                  for k in want if k in got and not close(got[k], want[k], atol, rtol)]
         shown += [f"key {k!r} missing (expected {want[k]!r})" for k in want if k not in got]
         shown += [f"unexpected key {k!r} (got {got[k]!r})" for k in got if k not in want]
-        return f"{len(shown)} entries differ; " + "; ".join(shown[:limit]) if shown else ""
+        return (f"{len(shown)} of {len(set(want) | set(got))} entries differ; " + "; ".join(shown[:limit])
+                if shown else "")
     return ""
 
 
