@@ -4,7 +4,8 @@ Commands (stable, documented in the README):
 
 * (none)    progress over all lessons: a table of points per lesson;
 * check NN  check one lesson notebook (lessons/ by default, or ``--notebook PATH``);
-* release   regenerate lessons/ from solutions/ (``--check`` only reports drift);
+* release   regenerate lessons/ and the stored examples from solutions/ (``--check`` only reports
+            drift; ``--kit DIR`` writes the student kit);
 * grade     the nbgrader class workflow (release, autograde, feedback, CSV);
 * train     train the GPT defined in a lesson notebook (lesson 08).
 """
@@ -18,7 +19,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from .catalog import LESSONS_DIR, REPO_ROOT, all_lessons, get_lesson
+from .catalog import LESSONS_DIR, REPO_ROOT, all_lessons, get_lesson, grading_installed
 from .registry import Result
 
 
@@ -71,12 +72,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"error: {path} does not exist", file=sys.stderr)
         return 2
     results = check_notebook(lesson.number, path, args.timeout)
+    tiers = ["practice", "grading"] if grading_installed() else ["practice"]
     if args.json:
-        print(json.dumps({"lesson": lesson.number, "notebook": str(path),
+        print(json.dumps({"lesson": lesson.number, "notebook": str(path), "tiers": tiers,
                           "score": sum(r.score for r in results), "points": lesson.points,
                           "results": [r.to_json() for r in results]}, indent=2, ensure_ascii=False))
     else:
         print_table(results, f"Lesson {lesson.number} — {lesson.title}  ({_display(path)})")
+        if tiers == ["practice"]:
+            print("(practice checks: your instructor grades with more checks on more inputs)\n")
     return 0 if all(r.passed for r in results) else 1
 
 
@@ -114,8 +118,10 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 def cmd_release(args: argparse.Namespace) -> int:
     from .catalog import SOLUTIONS_DIR
-    from .release import examples_text, release_all, released_text, write_examples
+    from .release import examples_up_to_date, release_all, released_text, write_examples
 
+    if args.kit:
+        return _release_kit(args)
     if args.check:
         stale = []
         for lesson in all_lessons().values():
@@ -124,13 +130,36 @@ def cmd_release(args: argparse.Namespace) -> int:
             notebook = LESSONS_DIR / lesson.notebook
             if not notebook.exists() or notebook.read_text(encoding="utf-8") != released_text(SOLUTIONS_DIR / lesson.notebook):
                 stale.append(f"lessons/{lesson.notebook} is out of date with solutions/{lesson.notebook}")
-            examples = lesson.examples.path
-            if not examples.exists() or examples.read_text(encoding="utf-8") != examples_text(lesson.number):
-                stale.append(f"{_display(examples)} is out of date with solutions/{lesson.notebook}")
+            if not examples_up_to_date(lesson.number):
+                stale.append(f"{_display(lesson.examples.path)} is out of date with solutions/{lesson.notebook}")
         print("\n".join(stale) if stale else "lessons/ and the stored examples are up to date")
         return 1 if stale else 0
     for path in [*release_all(numbers=args.lessons), *write_examples(args.lessons)]:
         print(f"wrote {_display(path)}")
+    return 0
+
+
+def _release_kit(args: argparse.Namespace) -> int:
+    from .kit import KitError, build_kit
+
+    students = []
+    if args.students:
+        roster = Path(args.students)
+        if not roster.is_file():
+            print(f"error: --students {roster}: no such file", file=sys.stderr)
+            return 2
+        students = [line.split(",")[0].strip() for line in roster.read_text(encoding="utf-8").splitlines()
+                    if line.strip() and not line.startswith("#")]
+    try:
+        wheel = build_kit(Path(args.kit), force=args.force, students=students)
+    except KitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    kit = Path(args.kit)
+    size = sum(p.stat().st_size for p in kit.rglob("*") if p.is_file())
+    print(f"wrote the student kit to {kit} ({size / 2**20:.1f} MiB): README.md, requirements.txt, "
+          f"lessons/ ({len(list((kit / 'lessons').glob('*.ipynb')))} notebooks), wheels/{wheel.name} "
+          f"({wheel.stat().st_size / 2**20:.1f} MiB, practice checks only)")
     return 0
 
 
@@ -198,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="regenerate lessons/ and the practice checks' stored examples from solutions/")
     p.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
     p.add_argument("--check", action="store_true", help="only report lessons that are out of date (exit 1)")
+    p.add_argument("--kit", metavar="DIR", help="write the student kit (lessons, data, the practice-only package) "
+                   "into DIR instead")
+    p.add_argument("--students", metavar="FILE", help="with --kit: a file of student ids (one per line, or a CSV "
+                   "whose first column is the id) to include lesson 06's problems for")
+    p.add_argument("--force", action="store_true", help="with --kit: replace the contents of a non-empty DIR")
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("grade", help="grade a class inside an nbgrader course (gradebook, feedback, CSV)")
@@ -232,6 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INSTRUCTOR_COMMANDS = {"cmd_release": "release", "cmd_grade": "grade", "cmd_train": "train"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ModuleNotFoundError as error:
+        command = INSTRUCTOR_COMMANDS.get(args.func.__name__)
+        if command and (error.name or "").startswith("autograder."):
+            print(f"error: `python -m autograder {command}` is part of the course's full repository, not of the "
+                  "student kit installed here.", file=sys.stderr)
+            return 2
+        raise

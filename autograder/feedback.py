@@ -96,7 +96,7 @@ def tolerances(atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL, scale: fl
 
     Rounding an input of size ``scale`` to float32 moves it by up to ``scale * 2**-24``; a correct
     computation can be off by a few such steps, so the absolute tolerance is at least
-    ``8 * scale * FLOAT32_EPS`` (for scores near 1e4: 1e-3).
+    ``8 * scale * FLOAT32_EPS`` (for scores near 1e4: about 0.01).
     """
     if scale:
         atol = max(atol, 8 * abs(scale) * FLOAT32_EPS)

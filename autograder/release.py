@@ -158,6 +158,32 @@ def examples_text(number: str) -> str:
     return json.dumps(build_examples(number), indent=1, ensure_ascii=False, sort_keys=False) + "\n"
 
 
+def examples_up_to_date(number: str) -> bool:
+    """Do the stored examples of a lesson equal a fresh build?  Numbers may differ in their last
+    digits (another CPU's float rounding); everything else must be identical."""
+    from .catalog import get_lesson
+
+    path = get_lesson(number).examples.path
+    if not path.exists():
+        return False
+    return _same(json.loads(path.read_text(encoding="utf-8")), build_examples(number))
+
+
+def _same(stored: Any, fresh: Any) -> bool:
+    fresh = json.loads(json.dumps(fresh))  # the build's own values, as JSON reads them back
+    return _same_json(stored, fresh)
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return abs(a - b) <= 1e-6 + 1e-5 * abs(b)
+    return a == b
+
+
 def write_examples(numbers: list[str] | None = None) -> list[Path]:
     """Regenerate ``autograder/practice/examples/`` (all lessons, or the given ones)."""
     written = []
