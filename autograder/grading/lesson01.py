@@ -15,9 +15,9 @@ from ..feedback import Mistake, describe, expect_close, expect_equal, expect_typ
 from ..reference import bpe
 from ..registry import CheckFailure, Namespace
 
-from ..practice.lesson01 import (SHAKESPEARE_20K, SPEED_TEXT_SIZE, SPEED_VOCAB, SPLIT_EXAMPLE, UNICODE_SAMPLES, WIKI, best_time,
-                                 call_train, expect_vocab_of_merges, gpt2_matches_tiktoken, lesson, load_gpt2_check,
-                                 merge_order, shakespeare, show)
+from ..practice.lesson01 import (SHAKESPEARE_20K, SPEED_TEXT_SIZE, SPEED_VOCAB, SPLIT_EXAMPLE, UNICODE_SAMPLES,
+                                 WIKI, best_time, call_train, expect_vocab_of_merges, gpt2_matches_tiktoken, lesson,
+                                 load_gpt2_check, merge_order, shakespeare, show)
 
 
 # ---------------------------------------------------------------- 1-4. vocabulary, pairs, merges, chunks

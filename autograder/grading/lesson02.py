@@ -16,7 +16,7 @@ from ..reference.char_tokenizer import EOT, SPECIALS, UNK, encode as ref_encode,
 from ..registry import CheckFailure, Namespace
 
 from ..practice.lesson02 import (Table, call_encode, corpus, expect_rejected, guarded, hashmap_basics, hashmap_collisions,
-                                 hashmap_resize, lesson, random_pieces, with_hashmap)
+                                 hashmap_resize, lesson, random_pieces, where_strings_differ, with_hashmap)
 
 # ---------------------------------------------------------------- hash map exercises: the practice checks
 
@@ -27,7 +27,8 @@ lesson.grading("hashmap_resize")(hashmap_resize)
 
 # ---------------------------------------------------------------- tokenizer helpers
 
-def reference_tokenizer(ns: Namespace, text: str, exercise: str, specials: tuple[str, ...] = SPECIALS) -> tuple[Any, list[str]]:
+def reference_tokenizer(ns: Namespace, text: str, exercise: str,
+                        specials: tuple[str, ...] = SPECIALS) -> tuple[Any, list[str]]:
     """The learner's tokenizer, after making sure its vocabulary is the reference's."""
     tok = ns.CharTokenizer(text) if specials == SPECIALS else ns.CharTokenizer(text, specials=specials)
     want = vocabulary(text, specials)
@@ -228,7 +229,7 @@ def round_trip_ids(tok: Any, s: str, itos: list[str], table: str) -> list[int]:
                            "Split on all occurrences of the specials (re.split does), not only the first one.")
     back = tok.decode(ids)
     if back != s:
-        raise CheckFailure(f"round trip broken with table={table}: decode(encode(s)) gave {back!r:.80} for "
-                           f"s = {s!r:.80}.", "decode must give back exactly what encode read.")
+        raise CheckFailure(f"round trip broken with table={table}: decode(encode(s)) is not s for s = {s!r}; "
+                           f"{where_strings_differ(str(back), s)}.", "decode must give back exactly what encode read.")
     expect_equal(ids, want, f"with table={table}, encode({s!r:.60})")
     return ids

@@ -318,7 +318,8 @@ def decode(ns: Namespace) -> None:
 def encode(ns: Namespace) -> None:
     wiki = {(97, 97): 256, (97, 98): 257, (256, 257): 258}
     expect_same_ids("encode", ns.encode(WIKI, wiki, {**BYTES, 256: b"aa", 257: b"ab", 258: b"aaab"}),
-                    [258, 100, 258, 97, 99], "encode('aaabdaaabac') with merges {(a, a): 256, (a, b): 257, (256, 257): 258}")
+                    [258, 100, 258, 97, 99],
+                    "encode('aaabdaaabac') with merges {(a, a): 256, (a, b): 257, (256, 257): 258}")
     expect_same_ids("encode", ns.encode("abc", {(98, 99): 256, (97, 98): 257}, {**BYTES, 256: b"bc", 257: b"ab"}),
                     [97, 256], "encode('abc') with merges {(b, c): 256, (a, b): 257}",
                     "Apply merges in the order they were learned: the pair with the lowest id first.")

@@ -246,7 +246,8 @@ COLLISION_HINT = ("Keep every pair in the bucket's list: look for an equal key, 
 
 
 @lesson.exercise("hashmap_collisions", points=2,
-                 hint="A bucket is a list: keys that collide share it. Compare keys with ==, delete only the matching pair.")
+                 hint="A bucket is a list: keys that collide share it. Compare keys with ==, delete only the "
+                      "matching pair.")
 def hashmap_collisions(ns: Namespace) -> None:
     m = new_map(ns)
     a, b = Collider("a"), Collider("b")
@@ -473,6 +474,13 @@ def expect_rejected(tok: Any, ids: list, bad: Any, allowed: tuple[type, ...], wh
         raise CheckFailure(f"decode({ids!r}) returned {describe(got)}: {why}", hint)
 
 
+def where_strings_differ(got: str, want: str) -> str:
+    """"from character k on: expected '...', got '...'" for the first place where two strings part."""
+    k = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    start = max(0, k - 10)
+    return f"from character {k} on: expected {want[start:k + 20]!r}, got {got[start:k + 20]!r} (from character {start})"
+
+
 def random_pieces(seed: int, count: int, chars: list[str]) -> list[list[str]]:
     """``count`` seeded random token sequences: characters of ``chars``, with special tokens mixed in."""
     rng = random.Random(seed)
@@ -639,8 +647,9 @@ def round_trip(ns: Namespace) -> None:
                                    "Split on all occurrences of the specials (re.split does), not only the first one.")
             back = tok.decode(ids)
             if back != s:
-                raise CheckFailure(f"round trip broken with table={name}: decode(encode(s)) gave {back!r:.80} for "
-                                   f"s = {s!r:.80}.", "decode must give back exactly what encode read.")
+                raise CheckFailure(f"round trip broken with table={name}: decode(encode(s)) is not s for s = {s!r}; "
+                                   f"{where_strings_differ(str(back), s)}.",
+                                   "decode must give back exactly what encode read.")
             expect_equal(ids, want, f"with table={name}, encode({s!r:.60})")
     tok = ns.CharTokenizer(text)
     expect_equal(tok.decode(tok.encode("Café")), "Caf<unk>", "decode(encode('Café')) ('é' is unknown)",
