@@ -101,7 +101,7 @@ def _run_practice(exercise: Exercise, namespace: Namespace, recorder: _Recorder,
 def _short(message: str) -> str:
     """A grading message without its own expected/got previews (the practice check adds its own)."""
     keep = [line for line in message.splitlines() if not line.lstrip().startswith(("expected ", "but got"))
-            and not re.match(r"\s*\d+ of \d+ entries differ", line)]
+            and not re.match(r"\s*(\d+ of \d+ entries differ|\(lengths \d+ and \d+\)$)", line)]
     return "\n".join(keep).rstrip(":").rstrip()
 
 

@@ -9,14 +9,13 @@ merge sequence is explained by replaying the reference up to the first differenc
 from __future__ import annotations
 
 import random
-import time
 
 from ..feedback import Mistake, describe, expect_close, expect_equal, expect_type
 from ..reference import bpe
 from ..registry import CheckFailure, Namespace
 
 from ..practice.lesson01 import (SHAKESPEARE_20K, SPEED_TEXT_SIZE, SPEED_VOCAB, SPLIT_EXAMPLE, UNICODE_SAMPLES,
-                                 WIKI, best_time, call_train, expect_vocab_of_merges, gpt2_matches_tiktoken, lesson,
+                                 WIKI, call_train, expect_faster_than_recounting, expect_vocab_of_merges, gpt2_matches_tiktoken, lesson,
                                  load_gpt2_check, merge_order, shakespeare, show)
 
 
@@ -210,13 +209,6 @@ def check_train_bpe_fast(ns: Namespace) -> None:
     explain_merges("train_bpe_fast", WIKI, repr(WIKI), 300, merges, vocab, runs_out=True)
     text, vocab_size = shakespeare()[:SPEED_TEXT_SIZE], SPEED_VOCAB
     what = f"the first {SPEED_TEXT_SIZE:,} characters of Shakespeare"
-    start = time.process_time()
     merges, vocab = call_train(ns, "train_bpe_fast", text, vocab_size)
-    fast_s = time.process_time() - start
     explain_merges("train_bpe_fast", text, what, vocab_size, merges, vocab)
-    fast_s = min(fast_s, best_time(lambda: ns.train_bpe_fast(text, vocab_size), repeat=1))
-    slow_s = best_time(lambda: bpe.train(text, vocab_size), repeat=1)
-    if fast_s * 3 > slow_s:
-        raise CheckFailure(f"train_bpe_fast took {fast_s:.2f} s of CPU time, but a plain recount-everything trainer "
-                           f"takes {slow_s:.2f} s: it must be at least 3x faster.", lesson.get("train_bpe_fast").hint)
-
+    expect_faster_than_recounting(ns, text, vocab_size, what)
