@@ -29,6 +29,7 @@ import sqlite3
 import time
 import warnings
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -364,9 +365,12 @@ class Nbgrader:
             return True, [], ""
         shares = [students[i::jobs] for i in range(min(jobs, len(students)))] if len(students) >= 4 else [students]
 
+        from .nbgrader_plugin import feedback_exporter
+
         def run(share: list[str]) -> tuple[bool, list[str], str]:
             config = Config(self.config)
             config.HTMLExporter.template_name = "feedback"
+            config.GenerateFeedback.exporter_class = feedback_exporter()
             config.CourseDirectory.student_id_exclude = ",".join(s for s in everyone if s not in share)
             saved, self.config = self.config, config
             self.coursedir.student_id_exclude = config.CourseDirectory.student_id_exclude
@@ -392,12 +396,15 @@ _engines: dict[str, Any] = {}
 
 
 def _share_engines() -> None:
-    """Let every nbgrader ``Gradebook`` of this process share one SQLAlchemy engine per database.
+    """Two costs of nbgrader's gradebook, removed for this process only:
 
-    nbgrader opens a new ``Gradebook`` (and so a new engine) many times per submission, and an
-    engine's compiled-statement cache dies with it: most of autograde's database time went to
-    compiling the same queries again.  Sharing the engine keeps that cache; each ``Gradebook``
-    still has its own session, and nothing else about nbgrader changes.
+    * nbgrader opens a new ``Gradebook`` (and so a new SQLAlchemy engine) many times per
+      submission, and an engine's compiled-statement cache dies with it: most of autograde's
+      database time went to compiling the same queries again.  Every ``Gradebook`` now shares
+      one engine per database (each still has its own session);
+    * a new gradebook is stamped with the newest schema revision, which nbgrader learns by
+      starting the ``alembic`` command (seconds); it is read here from the same migration
+      scripts with alembic's own API, in this process.
     """
     import nbgrader.api
     from sqlalchemy import create_engine
@@ -409,6 +416,18 @@ def _share_engines() -> None:
         return _engines[key]
 
     nbgrader.api.create_engine = shared_engine
+    nbgrader.api.get_alembic_version = _alembic_head
+
+
+@lru_cache(maxsize=1)
+def _alembic_head() -> str:
+    """The gradebook schema's newest revision, as ``alembic heads`` prints it for nbgrader."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:
+        return ScriptDirectory.from_config(AlembicConfig(ini)).get_current_head()
 
 
 def _in_processes(work: Any, shares: list[Any]) -> tuple[bool, list[str], str]:

@@ -54,6 +54,7 @@ CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_REMOUNT, MS_BIND = 1, 32, 4096
 PR_SET_PDEATHSIG = 1
 START_TIMEOUT_S = 300  # imports on a busy machine
+CHILD_THREADS = 1  # torch's own choice, recorded by the server before it goes single-threaded
 BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
         "from autograder.forkserver import serve; serve(sys.argv[2])")
 
@@ -317,13 +318,22 @@ def serve(config_json: str) -> None:
 
 
 def _preload(lessons: list[str], extra_checks: list[str]):
-    """Import what every check needs; returns a function that loads one lesson's checks."""
+    """Import what every check needs; returns a function that loads one lesson's checks.
+
+    torch stays single-threaded in the server: a team of OpenMP threads started here (by any
+    computation while importing) would leave every forked child hanging the first time it
+    computes in parallel.  Each child sets its own number of threads.
+    """
     from .course import skip_slow_optional_imports
 
     skip_slow_optional_imports()
     import nbformat
     import numpy  # noqa: F401
-    import torch  # noqa: F401
+    import torch
+
+    global CHILD_THREADS
+    CHILD_THREADS = torch.get_num_threads()
+    torch.set_num_threads(1)
 
     from . import catalog, feedback, guard, isolated, notebook, registry, runner  # noqa: F401
 
@@ -342,54 +352,57 @@ def _preload(lessons: list[str], extra_checks: list[str]):
     def lesson(number: str) -> dict[str, Any]:
         if number not in loaded:
             found = catalog.get_lesson(number)
-            loaded[number] = {"lesson": found.number, "notebook": found.notebook, "exercises": [
+            torch.set_num_threads(1)  # whatever the lesson's modules did on import
+            _import_what_the_lesson_uses(found.number, found.notebook)
+            loaded[number] = {"lesson": found.number, "exercises": [
                 {"name": e.name, "points": e.points, "hint": e.hint} for e in found]}
         return loaded[number]
 
     for number in lessons:
-        _warm_up(lesson(number)["notebook"], number)
+        lesson(number)
     return lesson
 
 
-def _warm_up(notebook_name: str, number: str) -> None:
-    """Learn which modules the lesson's notebook and checks import while they run (torch loads
-    some lazily, sympy among them: seconds on every child), and import them here once.
+# torch imports these on first use, inside calls the checks make (torch._check_with, used by
+# nn.MultiheadAttention, imports sympy): seconds in every child, unless imported here once.
+TORCH_LAZY_IMPORTS = ("torch.fx.experimental.symbolic_shapes",)
 
-    The course's complete notebook is checked in a throw-away child, before anything is hidden;
-    the child reports the names in ``sys.modules``; nothing else is kept from it.
-    """
+
+def _import_what_the_lesson_uses(number: str, notebook_name: str) -> None:
+    """Import every module that the lesson's check modules (anywhere in them, functions
+    included) and its student notebook's code import, so that no child pays for it."""
+    import ast
     import importlib
 
-    from .catalog import SOLUTIONS_DIR
+    from .catalog import LESSONS_DIR
+    from .notebook import python_source
 
-    solution = SOLUTIONS_DIR / notebook_name
-    if not solution.is_file():
-        return
-    with tempfile.TemporaryDirectory(prefix="autograder-warmup-") as tmp:
-        work = Path(tmp)
-        shutil.copyfile(solution, work / notebook_name)
-        names = work / "modules.json"
-        job = dict(lesson=number, notebook=str(work / notebook_name), result_file=str(work / "results.jsonl"),
-                   nonce="warm-up", timeout=60, cell_timeout=120, cwd=str(work), stderr_file=str(work / "stderr"),
-                   env={})
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                from .isolated import execute_job
-
-                execute_job(job)
-                names.write_text(json.dumps(sorted(sys.modules)))
-                code = 0
-            finally:
-                os._exit(code)
-        os.waitpid(pid, 0)
-        wanted = json.loads(names.read_text()) if names.is_file() else []
-    for name in wanted:
-        if name not in sys.modules and not name.startswith(("notebook_", "__main__")):
+    sources = []
+    for name, module in list(sys.modules.items()):
+        if name.startswith("autograder.") and name.endswith(f".lesson{number}") and getattr(module, "__file__", None):
+            sources.append((Path(module.__file__).read_text(encoding="utf-8"), module.__package__))
+    released = LESSONS_DIR / notebook_name
+    if released.is_file():
+        cells = json.loads(released.read_text(encoding="utf-8")).get("cells", [])
+        sources += [(python_source("".join(c.get("source", ""))), None) for c in cells if c.get("cell_type") == "code"]
+    wanted = list(TORCH_LAZY_IMPORTS)
+    for text, package in sources:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                wanted += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and (node.level == 0 or package):
+                base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) \
+                    if node.level else node.module
+                wanted += [base] + [f"{base}.{alias.name}" for alias in node.names]
+    for name in dict.fromkeys(wanted):
+        if name and name not in sys.modules:
             try:
                 importlib.import_module(name)
-            except Exception:  # a module that cannot be imported on its own: skip it
+            except Exception:  # not a module (a name imported from one), or not installed: fine
                 pass
 
 
@@ -441,10 +454,9 @@ def _child(job_fd: int, close: list[int]) -> None:
             _wait_for_grandchild()  # returns only in the grandchild, which does the work
         else:
             _drop_capabilities()
-        if job.get("threads"):
-            import torch
+        import torch
 
-            torch.set_num_threads(int(job["threads"]))
+        torch.set_num_threads(int(job.get("threads") or CHILD_THREADS))
         from .isolated import execute_job
 
         execute_job(job)

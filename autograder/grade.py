@@ -30,10 +30,11 @@ from __future__ import annotations
 import csv
 import os
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .course import LOCK_WAIT_S, CourseError, State, open_course, run_lock
 from .isolated import prestart
@@ -54,6 +55,7 @@ class GradeRun:
     graded: int = 0  # submissions that have a grade in the gradebook after this run
     problems: list[Problem] = field(default_factory=list)
     steps: dict[str, int] = field(default_factory=dict)  # how many of each step actually ran
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each phase
 
 
 def grade(course: Path, submissions: Path | None = None, lessons: list[str] | None = None, *,
@@ -103,6 +105,7 @@ def _grade(course: Path, submissions: Path | None, lessons: list[str] | None, ca
            mapping: dict[str, str], settings: Settings) -> GradeRun:
     from .gradebook_steps import GradebookSteps
 
+    clock = Clock()
     state = State(course)
     discovery = Discovery(mapping, settings.bad_timestamps, settings.submitted_at)
     if submissions is not None:
@@ -130,6 +133,7 @@ def _grade(course: Path, submissions: Path | None, lessons: list[str] | None, ca
     for handin in handins:
         place(course, handin, sources[handin.lesson.number], (handin.student, handin.assignment) in flat, state)
 
+    clock.lap("find and place")
     # --- start the checking service (it imports torch) while nbgrader is imported and releases
     gradable = [h for h in handins if h.readable and not h.held]
     keys = {(h.assignment, h.student): check_key(h.path, h.lesson.number, settings.timeout, settings.cell_timeout,
@@ -137,13 +141,21 @@ def _grade(course: Path, submissions: Path | None, lessons: list[str] | None, ca
     runs = {k: saved for k in keys if (saved := saved_run(course, *k, keys[k])) is not None}
     to_check = [h for h in gradable if (h.assignment, h.student) not in runs]
     if to_check:
-        prestart(to_check[0].lesson.number, hide=[course], extra_checks=[Path(p) for p in settings.extra_checks])
+        prestart([h.lesson.number for h in to_check], hide=[course],
+                 extra_checks=[Path(p) for p in settings.extra_checks])
     steps = GradebookSteps(course, state, graded_lessons, sources, handins, found.students, keys, settings)
     if graded_lessons:
         steps.prepare()
-    runs.update(_check(course, to_check, settings))
+        steps.remove_stale()
+    clock.lap("nbgrader start and release")
+    for key in sorted(runs):  # results saved earlier: into the gradebook while the others are checked
+        steps.autograde(key)
+    for key, isolated in _check(course, to_check, settings):
+        runs[key] = isolated
+        steps.autograde(key)
+    clock.lap("checks and nbgrader autograde")
     if graded_lessons:
-        steps.finish(settings.progress)
+        steps.finish(clock)
     state.save()
 
     problems += Discovery.missing(handins, found.students | set(state.get("roster") or []), graded_lessons)
@@ -152,14 +164,17 @@ def _grade(course: Path, submissions: Path | None, lessons: list[str] | None, ca
     run.graded = len(gradable)
     _write_wide_csv(run.grades_csv, run.wide_csv)
     write_report(run.report, handins, runs, problems, steps)
+    clock.lap("report")
+    run.seconds = clock.laps
     return run
 
 
-def _check(course: Path, handins: list[Handin], settings: Settings) -> dict[tuple[str, str], Any]:
+def _check(course: Path, handins: list[Handin], settings: Settings) -> Iterator[tuple[tuple[str, str], Any]]:
     """Check each hand-in in a sandboxed child of the fork server, ``settings.jobs`` at a time;
-    returns {(assignment, student): IsolatedRun}, each also saved under ``autograder/results/``."""
+    yields ((assignment, student), IsolatedRun) as each is done (each is also saved under
+    ``autograder/results/``)."""
     if not handins:
-        return {}
+        return
     from tqdm import tqdm
 
     threads = max(1, len(os.sched_getaffinity(0)) // settings.jobs)
@@ -168,14 +183,25 @@ def _check(course: Path, handins: list[Handin], settings: Settings) -> dict[tupl
         return grade_submission(course, h.assignment, h.student, h.path, h.lesson.number, settings.timeout,
                                 settings.cell_timeout, settings.memory_mb, settings.extra_checks, threads=threads)
 
-    runs = {}
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:  # each thread waits on its own child
         futures = {pool.submit(one, h): h for h in handins}
         for future in tqdm(as_completed(futures), total=len(futures), desc="checking submissions",
                            unit="notebook", disable=not settings.progress):
             h = futures[future]
-            runs[(h.assignment, h.student)] = future.result()
-    return runs
+            yield (h.assignment, h.student), future.result()
+
+
+class Clock:
+    """Wall time of each phase of a run (the benchmark's table says where the time went)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self.last
+        self.last = now
 
 
 # ------------------------------------------------------------------ outputs

@@ -34,7 +34,8 @@ def gradebook_mark(db_path: Path | None) -> list[int] | None:
 
 class GradebookSteps:
     """Plans nbgrader's work for a run, then does it: :meth:`prepare` (release, students) before
-    the checks, :meth:`finish` (autograde, feedback, export) after them."""
+    the checks, :meth:`autograde` of each submission as soon as its check is done, and
+    :meth:`finish` (feedback, export) at the end."""
 
     def __init__(self, course: Path, state: State, lessons: list[tuple[LessonInfo, str]], sources: dict[str, str],
                  handins: list[Handin], students: set[str], keys: dict[tuple[str, str], str], settings: Any) -> None:
@@ -51,6 +52,7 @@ class GradebookSteps:
         self.stale = [k for k, h in self.handins.items() if not h.readable or h.held]
         self.students = sorted(students)
         self.done = {"released": 0, "autograded": 0, "feedback": 0, "exported": 0}
+        self.autograded: dict[tuple[str, str], bool] = {}
         self.nbgrader: Any = None
         self._plan(known=None)
 
@@ -112,50 +114,62 @@ class GradebookSteps:
                     gb.update_or_create_student(student)
         self.state.set(sorted(set(self.state.get("roster") or []) | set(self.students) | known["students"]), "roster")
 
-    def finish(self, progress: bool) -> None:
-        """Autograde what changed (one submission at a time: the gradebook's only writer), make
-        its feedback, export the CSV."""
+    def remove_stale(self) -> None:
+        """Unreadable now, or held back: no stale grade stays in the gradebook."""
         if self.nbgrader is None:
             return
-        from tqdm import tqdm
-
-        from . import nbgrader_plugin
-
-        nb, state = self.nbgrader, self.state
-        wait_for_gradebook(nb.db_url)
-        for assignment, student in self.to_remove:  # unreadable now, or held back: no stale grade stays
-            with nb.gradebook() as gb:
+        wait_for_gradebook(self.nbgrader.db_url)
+        for assignment, student in self.to_remove:
+            with self.nbgrader.gradebook() as gb:
                 try:
                     gb.remove_submission(assignment, student)
                 except Exception:  # nbgrader's MissingEntry: there was none
                     pass
             shutil.rmtree(self.course / "feedback" / student / assignment, ignore_errors=True)
-            state.set(None, "autograded", assignment, student)
-        feedback = set(self.to_autograde)
-        for key in tqdm(self.to_autograde, desc="nbgrader autograde", unit="notebook", disable=not progress):
-            nbgrader_plugin.FEEDBACK_NOTES[key] = list(self.handins[key].notes)
-            ok, warnings, error = nb.autograde(*key)
-            notes = list(dict.fromkeys(note for note in map(nbgrader_plugin.explain_nbgrader, warnings) if note))
-            if not ok:
-                notes.append("nbgrader could not autograde this submission: "
-                             + (error.strip().splitlines() or ["(no message)"])[-1])
-                feedback.discard(key)
-            state.set({"key": self.autograde_keys[key] if ok else None, "notes": notes}, "autograded", *key)
-            self.done["autograded"] += 1
-            state.save()
+            self.state.set(None, "autograded", assignment, student)
+
+    def autograde(self, key: tuple[str, str]) -> None:
+        """nbgrader's autograde of one submission, if it changed (called as soon as its check is
+        done, while the others are still being checked; one at a time: the gradebook's only writer)."""
+        if self.nbgrader is None or key not in self.to_autograde or key in self.autograded:
+            return
+        from . import nbgrader_plugin
+
+        nbgrader_plugin.FEEDBACK_NOTES[key] = list(self.handins[key].notes)
+        ok, warnings, error = self.nbgrader.autograde(*key)
+        notes = list(dict.fromkeys(note for note in map(nbgrader_plugin.explain_nbgrader, warnings) if note))
+        if not ok:
+            notes.append("nbgrader could not autograde this submission: "
+                         + (error.strip().splitlines() or ["(no message)"])[-1])
+        self.autograded[key] = ok
+        self.state.set({"key": self.autograde_keys[key] if ok else None, "notes": notes}, "autograded", *key)
+        self.done["autograded"] += 1
+        self.state.save()
+
+    def finish(self, clock: Any = None) -> None:
+        """Autograde whatever is left, make the feedback of what was autograded, export the CSV."""
+        if self.nbgrader is None:
+            return
+        for key in self.to_autograde:
+            self.autograde(key)
+        if clock:
+            clock.lap("nbgrader autograde")
+        feedback = {k for k, ok in self.autograded.items() if ok}
         if not self.gradebook_untouched:  # grades may have been changed by hand: refresh every feedback
             feedback |= {k for k in self.autograde_keys if self._autograded_file(*k).exists()}
         for assignment in sorted({a for a, _ in feedback}):
             students = sorted(s for a, s in feedback if a == assignment)
-            nb.generate_feedback(assignment, students, jobs=self.settings.jobs)
+            self.nbgrader.generate_feedback(assignment, students, jobs=self.settings.jobs)
             self.done["feedback"] += len(students)
-        nb.export_csv(self.course / "grades.csv")
+        if clock:
+            clock.lap("nbgrader feedback")
+        self.nbgrader.export_csv(self.course / "grades.csv")
         self.done["exported"] = 1
-        mark = gradebook_mark(sqlite_path(nb.db_url))
-        state.set(mark, "gradebook_mark")
-        state.set(mark, "exported")
-        state.set(self.config_key, "config")
-        state.save()
+        mark = gradebook_mark(sqlite_path(self.nbgrader.db_url))
+        self.state.set(mark, "gradebook_mark")
+        self.state.set(mark, "exported")
+        self.state.set(self.config_key, "config")
+        self.state.save()
 
     def notes(self, assignment: str, student: str) -> list[str]:
         """What nbgrader said when it last autograded this submission."""

@@ -168,7 +168,7 @@ _servers: dict[tuple, Any] = {}
 _servers_lock = threading.Lock()
 
 
-def _server(hide: list[Path], extra_checks: list[Path], lesson: str):
+def _server(hide: list[Path], extra_checks: list[Path], lessons: list[str]):
     """The running fork server for this configuration (started on first use)."""
     from .forkserver import ForkServer
 
@@ -179,19 +179,19 @@ def _server(hide: list[Path], extra_checks: list[Path], lesson: str):
             if server is not None:
                 server.close()
             server = ForkServer(hide, sandbox=bool(hide) and sandbox_available(), extra_checks=extra_checks,
-                                preload=[lesson])
+                                preload=lessons)
             server.start()
             _servers[key] = server
         return server
 
 
-def prestart(lesson: str, hide: list[Path] | None = None, extra_checks: list[Path] | None = None) -> None:
+def prestart(lessons: list[str], hide: list[Path] | None = None, extra_checks: list[Path] | None = None) -> None:
     """Start the fork server that :func:`run_isolated` will use, in the background (its imports
     take seconds: let the caller do something else meanwhile)."""
     extra = [Path(p).resolve() for p in extra_checks or []]
     hidden = hidden_paths([*(hide or []), *extra])
-    number = str(lesson).split("_")[0].zfill(2)
-    threading.Thread(target=lambda: _server(hidden, extra, number), name="forkserver-start", daemon=True).start()
+    numbers = sorted({str(n).split("_")[0].zfill(2) for n in lessons})
+    threading.Thread(target=lambda: _server(hidden, extra, numbers), name="forkserver-start", daemon=True).start()
 
 
 @atexit.register
@@ -231,7 +231,7 @@ def run_isolated(lesson_number: str, notebook: Path, timeout: float = 60.0, cell
             job = dict(lesson=number, notebook=str(copy), result_file=str(result_file), nonce=secrets.token_hex(16),
                        timeout=timeout, cell_timeout=cell_timeout, memory_mb=memory_mb, cwd=str(work),
                        stderr_file=str(stderr_file), env=env, threads=threads)
-            server = _server(hidden, extra_checks, number)
+            server = _server(hidden, extra_checks, [number])
             ending, reply = server.run(job, number, lambda exercises: budget_s(exercises, timeout, cell_timeout))
             if ending.lost and attempt == 0:
                 continue
