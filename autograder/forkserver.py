@@ -95,7 +95,8 @@ class ForkServer:
         self.sandbox = sandbox
         self.extra_checks = [Path(p) for p in extra_checks or []]
         self.env = dict(env or {})
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _waiters
+        self._one_request = threading.Lock()
         self._waiters: dict[int, _Waiter] = {}
         self._ids = itertools.count(1)
         self._proc: subprocess.Popen | None = None
@@ -114,7 +115,7 @@ class ForkServer:
         self._tmp = tempfile.mkdtemp(prefix="autograder-server-")
         empty = Path(self._tmp) / "hidden"
         empty.mkdir()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         config = dict(fd=theirs.fileno(), hide=[str(p) for p in self.hide], empty=str(empty),
                       host_mount_ns=_mount_namespace(), extra_checks=[str(p) for p in self.extra_checks],
                       lessons=list(self.preload), sandbox=self.sandbox)
@@ -130,12 +131,13 @@ class ForkServer:
             theirs.close()
             stderr.close()
         self._sock = ours
+        self._lines = _Lines(ours)
         ready = select.select([ours], [], [], START_TIMEOUT_S)[0]
-        message = ours.recv(65536) if ready else b""
-        if not message:
+        message = self._lines.next() if ready else None
+        if message is None:
             self.close()
             raise RuntimeError("the checking service did not start:\n" + self.stderr_tail())
-        self.info = json.loads(message)
+        self.info = message
         threading.Thread(target=self._read_replies, name="forkserver-replies", daemon=True).start()
 
     def stderr_tail(self, chars: int = 3000) -> str:
@@ -175,18 +177,19 @@ class ForkServer:
             pipe.write(json.dumps(job).encode())
         waiter = _Waiter()
         try:
-            with self._lock:
-                if not self.alive:
-                    return Ending(None, lost=True), {}
-                key = next(self._ids)
-                self._waiters[key] = waiter
-                request = json.dumps({"op": "fork", "id": key, "lesson": lesson}).encode()
+            with self._one_request:  # one request in flight: its file descriptor cannot be mixed up
+                with self._lock:
+                    if not self.alive:
+                        return Ending(None, lost=True), {}
+                    key = next(self._ids)
+                    self._waiters[key] = waiter
+                request = json.dumps({"op": "fork", "id": key, "lesson": lesson}).encode() + b"\n"
                 socket.send_fds(self._sock, [request], [job_read])
+                waiter.forked.wait()
         except OSError:
             return Ending(None, lost=True), {}
         finally:
             os.close(job_read)
-        waiter.forked.wait()
         if "error" in waiter.reply:
             raise RuntimeError(waiter.reply["error"])
         if waiter.lost or waiter.pid is None:
@@ -201,28 +204,26 @@ class ForkServer:
         return Ending(waiter.code, lost=waiter.lost), waiter.reply
 
     def _read_replies(self) -> None:
-        sock = self._sock
         while True:
-            try:
-                data = sock.recv(1 << 20) if sock else b""
-            except OSError:
-                data = b""
-            if not data:
+            message = self._lines.next()
+            if message is None:
                 break
-            message = json.loads(data)
-            waiter = self._waiters.get(message.get("id"))
+            with self._lock:
+                waiter = self._waiters.get(message.get("id"))
             if waiter is None:
                 continue
             if "pid" in message or "error" in message:
                 waiter.pid = message.get("pid")
                 waiter.reply = message
                 if waiter.pid is None:  # nothing was forked
-                    self._waiters.pop(message["id"], None)
+                    with self._lock:
+                        self._waiters.pop(message["id"], None)
                     waiter.exited.set()
                 waiter.forked.set()
             if "exit" in message:
                 waiter.code = message["exit"]
-                self._waiters.pop(message["id"], None)
+                with self._lock:
+                    self._waiters.pop(message["id"], None)
                 waiter.exited.set()
         with self._lock:  # the server is gone: nobody is waiting for it any more
             for waiter in self._waiters.values():
@@ -230,6 +231,32 @@ class ForkServer:
                 waiter.forked.set()
                 waiter.exited.set()
             self._waiters.clear()
+
+
+class _Lines:
+    """JSON messages, one per line, read from a stream socket (with the file descriptors sent
+    along, for the server)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.buffer, self.fds = sock, b"", []
+
+    def next(self) -> dict[str, Any] | None:
+        """The next message (None at the end of the stream)."""
+        while b"\n" not in self.buffer:
+            try:
+                data, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, 4)
+            except OSError:
+                return None
+            if not data:
+                return None
+            self.buffer += data
+            self.fds += fds
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+
+def _send(sock: socket.socket, message: dict[str, Any]) -> None:
+    sock.sendall(json.dumps(message).encode() + b"\n")
 
 
 def _mount_namespace() -> int:
@@ -271,7 +298,8 @@ def serve(config_json: str) -> None:
         traceback.print_exc()
         sys.exit(1)
     gc.freeze()  # what is imported now is shared with every child, untouched
-    sock.send(json.dumps({"ready": True, "pid": os.getpid()}).encode())
+    _send(sock, {"ready": True, "pid": os.getpid()})
+    lines = _Lines(sock)
 
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
@@ -288,22 +316,19 @@ def serve(config_json: str) -> None:
             _reap(children, sock)
         if sock not in ready:
             continue
-        try:
-            data, fds, _, _ = socket.recv_fds(sock, 65536, 4)
-        except OSError:
-            data, fds = b"", []
-        if not data:  # the grader is gone: stop every child and leave
+        request = lines.next()
+        if request is None:  # the grader is gone: stop every child and leave
             for pid in children:
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except OSError:
                     pass
             os._exit(0)
-        request = json.loads(data)
+        fds, lines.fds = lines.fds, []  # the requester's pipe: sent with this request (one at a time)
         try:
             reply = {"id": request["id"], **load_lesson(request["lesson"])}
         except Exception as error:  # an unknown lesson: say so, fork nothing
-            sock.send(json.dumps({"id": request["id"], "error": f"{type(error).__name__}: {error}"}).encode())
+            _send(sock, {"id": request["id"], "error": f"{type(error).__name__}: {error}"})
             for fd in fds:
                 os.close(fd)
             continue
@@ -313,7 +338,7 @@ def serve(config_json: str) -> None:
         for fd in fds:
             os.close(fd)
         children[pid] = request["id"]
-        sock.send(json.dumps({**reply, "pid": pid}).encode())
+        _send(sock, {**reply, "pid": pid})
         _reap(children, sock)
 
 
@@ -425,7 +450,7 @@ def _reap(children: dict[int, int], sock: socket.socket) -> None:
             return
         key = children.pop(pid, None)
         if key is not None:
-            sock.send(json.dumps({"id": key, "exit": os.waitstatus_to_exitcode(status)}).encode())
+            _send(sock, {"id": key, "exit": os.waitstatus_to_exitcode(status)})
 
 
 # ==================================================================== inside a child
@@ -440,7 +465,7 @@ def _child(job_fd: int, close: list[int]) -> None:
             os.close(fd)
         os.setsid()  # its own process group: a timeout kills everything it started
         server = os.getppid()
-        _libc_call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _die_with_parent()
         if os.getppid() != server:
             os._exit(1)
         with os.fdopen(job_fd, "rb") as pipe:
@@ -449,7 +474,10 @@ def _child(job_fd: int, close: list[int]) -> None:
             import resource
 
             limit = int(job["memory_mb"]) * 2**20
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            try:
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            except (ValueError, OSError):  # a system that does not limit address space (macOS)
+                pass
         if _own_namespaces():
             _wait_for_grandchild()  # returns only in the grandchild, which does the work
         else:
@@ -473,6 +501,13 @@ def _child(job_fd: int, close: list[int]) -> None:
             os._exit(code)
 
 
+def _die_with_parent() -> None:
+    """Linux: receive SIGKILL when the parent process dies (elsewhere the server's own cleanup
+    stops its children)."""
+    if sys.platform.startswith("linux"):
+        _libc_call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def _own_namespaces() -> bool:
     """Enter a new user and PID namespace (Linux); False where that is not possible."""
     if not sys.platform.startswith("linux"):
@@ -493,7 +528,7 @@ def _wait_for_grandchild() -> None:
     exits as it did.  Returns only in the new process."""
     pid = os.fork()
     if pid == 0:
-        _libc_call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _die_with_parent()
         return
     while True:
         try:

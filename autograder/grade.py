@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .course import LOCK_WAIT_S, CourseError, State, open_course, run_lock
-from .isolated import prestart
+from .isolated import prestart, stop_server
 from .saved_results import check_key, grade_submission, saved_run
 from .submissions import Discovery, Handin, LessonInfo, Problem, ensure_source, lesson_catalog, place
 
@@ -85,8 +85,13 @@ def grade(course: Path, submissions: Path | None = None, lessons: list[str] | No
     with run_lock(course, lock_wait_s):
         return _grade(course, Path(submissions) if submissions else None, lessons, catalog, mapping,
                       Settings(submitted_at, bad_timestamps, float(timeout), float(cell_timeout), int(memory_mb),
-                               jobs or max(1, len(os.sched_getaffinity(0))),
+                               jobs or cpu_count(),
                                tuple(str(Path(p).resolve()) for p in extra_checks or []), progress))
+
+
+def cpu_count() -> int:
+    """The CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -150,9 +155,13 @@ def _grade(course: Path, submissions: Path | None, lessons: list[str] | None, ca
     clock.lap("nbgrader start and release")
     for key in sorted(runs):  # results saved earlier: into the gradebook while the others are checked
         steps.autograde(key)
-    for key, isolated in _check(course, to_check, settings):
-        runs[key] = isolated
-        steps.autograde(key)
+    try:
+        for key, isolated in _check(course, to_check, settings):
+            runs[key] = isolated
+            steps.autograde(key)
+    finally:
+        if to_check:  # this course's checking service is not needed any more
+            stop_server(hide=[course], extra_checks=[Path(p) for p in settings.extra_checks])
     clock.lap("checks and nbgrader autograde")
     if graded_lessons:
         steps.finish(clock)
@@ -177,7 +186,7 @@ def _check(course: Path, handins: list[Handin], settings: Settings) -> Iterator[
         return
     from tqdm import tqdm
 
-    threads = max(1, len(os.sched_getaffinity(0)) // settings.jobs)
+    threads = max(1, cpu_count() // settings.jobs)
 
     def one(h: Handin):
         return grade_submission(course, h.assignment, h.student, h.path, h.lesson.number, settings.timeout,

@@ -194,6 +194,16 @@ def prestart(lessons: list[str], hide: list[Path] | None = None, extra_checks: l
     threading.Thread(target=lambda: _server(hidden, extra, numbers), name="forkserver-start", daemon=True).start()
 
 
+def stop_server(hide: list[Path] | None = None, extra_checks: list[Path] | None = None) -> None:
+    """Stop the fork server of this configuration (a grading run's, when it is done)."""
+    extra = [Path(p).resolve() for p in extra_checks or []]
+    key = (tuple(hidden_paths([*(hide or []), *extra])), tuple(extra), os.environ.get("PYTHONPATH", ""))
+    with _servers_lock:
+        server = _servers.pop(key, None)
+    if server is not None:
+        server.close()
+
+
 @atexit.register
 def stop_servers() -> None:
     """Stop every fork server (also called at exit)."""
