@@ -247,10 +247,17 @@ def run_isolated(lesson_number: str, notebook: Path, timeout: float = 60.0, cell
                 continue
             events = _read_events(result_file, job["nonce"])
             stderr = stderr_file.read_text(errors="replace")[-2000:] if stderr_file.exists() else ""
-            exercises = reply.get("exercises", [])
+            exercises = reply.get("exercises") or _exercises_here(number)
             ending_text = ending.describe(budget_s(exercises, timeout, cell_timeout))
             return _assemble(number, exercises, events, ending_text, stderr, notes)
     raise AssertionError("unreachable")
+
+
+def _exercises_here(number: str) -> list[dict[str, Any]]:
+    """The lesson's exercises, from this process (when the checking service could not say)."""
+    from .catalog import get_lesson
+
+    return [{"name": e.name, "points": e.points, "hint": e.hint} for e in get_lesson(number)]
 
 
 def budget_s(exercises: list[Any], timeout: float, cell_timeout: float) -> float:

@@ -201,33 +201,30 @@ except ImportError:
         return torch.softmax(x, dim)
     softmax.__module__ = grading.__name__  # as if it were one of the grader's own functions
 """
-# The fork server outlives each submission: no child may write its memory or signal it.  (The
-# child and its waiting parent share the server's command line; they are in the child's own
-# user namespace, which the server is not.)
+# The fork server outlives each submission: no child may write its memory or signal it.  The
+# server is the topmost of this process's ancestors that runs the fork server's code (the
+# child's waiting parent runs it too).
 REACH_SERVER = """
 import os, torch
-mine = os.readlink("/proc/self/ns/user")
-def ours(pid):
-    try:
-        return os.readlink(f"/proc/{pid}/ns/user") == mine
-    except OSError:
-        return False
-for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
-    try:
-        if b"forkserver" not in open(f"/proc/{pid}/cmdline", "rb").read() or ours(pid):
-            continue
-    except OSError:
-        continue
-    try:
-        open(f"/proc/{pid}/mem", "r+b").close()
-        def softmax(x, dim=-1):
-            return torch.softmax(x, dim)
-    except OSError:
-        pass
-    try:
-        os.kill(int(pid), 9)
-    except (OSError, ValueError):
-        pass
+def parent(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+def runs_server(pid):
+    return pid > 0 and b"forkserver" in open(f"/proc/{pid}/cmdline", "rb").read()
+server, pid = None, parent(int(os.readlink("/proc/self")))
+while runs_server(pid):
+    server, pid = pid, parent(pid)
+try:
+    open(f"/proc/{server}/mem", "r+b").close()
+    def softmax(x, dim=-1):
+        return torch.softmax(x, dim)
+except OSError:
+    pass
+try:
+    os.kill(server, 9)
+except OSError:
+    pass
 """
 
 
