@@ -18,7 +18,10 @@ Shipped to students: no solution code in here.  Expected values come from
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+import functools
+import inspect
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn as nn
@@ -163,6 +166,63 @@ def span(start: int, end: int) -> str:
     return f"token {start}" if end == start + 1 else f"tokens {start}-{end - 1}"
 
 
+def _names_used(function: Any) -> set[str]:
+    """The global names a function's code (nested functions and comprehensions included) refers to."""
+    code = getattr(inspect.unwrap(function), "__code__", None)
+    names: set[str] = set()
+    stack = [code] if code is not None else []
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names)
+        stack.extend(c for c in current.co_consts if hasattr(c, "co_names"))
+    return names
+
+
+def helper_failure(ns: Namespace, exercise: str, names: tuple[str, ...]) -> str:
+    """" <exercise> uses your <name>, which fails its own check: ..." for the first exercise among ``names``
+    that the learner's ``exercise`` calls and that fails its practice check; "" when there is none."""
+    from ..runner import run_exercise
+
+    if stored.recorder is not None:  # generating the stored examples: nothing is compared
+        return ""
+    used = _names_used(ns.values.get(exercise))
+    for name in names:
+        if name not in used:
+            continue
+        result = run_exercise(lesson.get(name), ns, tiers=("practice",))
+        if not result.passed:
+            deeper = f" ({result.hint})" if "uses your" in result.hint else ""
+            return f"{exercise} uses your {name}, which fails its own check: {result.message}{deeper}"
+    return ""
+
+
+@contextlib.contextmanager
+def blaming(ns: Namespace, exercise: str, names: tuple[str, ...]) -> Iterator[None]:
+    """When a check inside fails, add to its hint which of the learner's other exercises that ``exercise``
+    calls fails its own check (their mistakes show up here too)."""
+    try:
+        yield
+    except CheckFailure as failure:
+        extra = helper_failure(ns, exercise, names)
+        if not extra:
+            raise
+        raise CheckFailure(failure.message, f"{failure.hint} {extra}".strip()) from None
+
+
+def blames(exercise: str, *names: str) -> Callable[[Callable[[Namespace], None]], Callable[[Namespace], None]]:
+    """Decorator: run a practice check inside :func:`blaming`."""
+
+    def wrap(check: Callable[[Namespace], None]) -> Callable[[Namespace], None]:
+        @functools.wraps(check)
+        def wrapped(ns: Namespace) -> None:
+            with blaming(ns, exercise, names):
+                check(ns)
+
+        return wrapped
+
+    return wrap
+
+
 # ---------------------------------------------------------------- 1. KVCache
 
 @lesson.exercise("KVCache", points=2,
@@ -259,6 +319,7 @@ def make_attention(ns: Namespace, seed: int) -> nn.Module:
                  hint="q, k, v from attn.c_attn(x), split into heads as in CausalSelfAttention.forward; "
                       "k, v = cache.append(layer, k, v) (once); attend_to_cache(q, k, v); heads side by side again; "
                       "attn.c_proj, then attn.resid_dropout.")
+@blames("cached_self_attention", "attend_to_cache")
 def cached_self_attention(ns: Namespace) -> None:
     attn = make_attention(ns, seed=30)
     x = randn(2, 7, 12, seed=31)
@@ -314,6 +375,7 @@ def call_forward(ns: Namespace, model: nn.Module, idx: torch.Tensor, cache: Any,
                  hint="Read len(cache) first: the new tokens sit at positions len(cache), len(cache) + 1, ...; then "
                       "follow GPT.forward, with cached_self_attention(block.attn, block.ln_1(x), cache, i) in block i; "
                       "return the logits of every new token and the cache.")
+@blames("forward_with_cache", "attend_to_cache", "cached_self_attention")
 def forward_with_cache(ns: Namespace) -> None:
     model = make_gpt(ns, seed=40, **FORWARD_SIZES)
     idx = randint(29, 2, 12, seed=41)
@@ -383,24 +445,12 @@ def seeded(call: Callable[[], Any], seed: int) -> tuple[Any, torch.Tensor]:
     return out, torch.rand(3)
 
 
-def helper_failure(ns: Namespace, names: tuple[str, ...]) -> str:
-    """" (your forward_with_cache fails its own check: ...)" for the first exercise it uses that fails, or ""."""
-    from ..runner import run_exercise
-
-    if stored.recorder is not None:  # generating the stored examples: nothing is compared
-        return ""
-    for name in names:
-        result = run_exercise(lesson.get(name), ns, tiers=("practice",))
-        if not result.passed:
-            return f" generate_cached uses your {name}, which fails its own check: {result.message}"
-    return ""
-
-
 @lesson.exercise("generate_cached", points=3,
                  hint="Prefill a new KVCache with the prompt (its last block_size tokens), then run only the token "
                       "just drawn; draw as generate does (last position, / temperature, filter_logits, softmax, one "
                       "torch.multinomial per step); when the cache holds block_size tokens, start a new one with "
                       "the last block_size tokens.")
+@blames("generate_cached", "KVCache", "attend_to_cache", "cached_self_attention", "forward_with_cache")
 def generate_cached(ns: Namespace) -> None:
     model = make_gpt(ns, seed=50, std=0.3, **GENERATE_SIZES)
     prompt = randint(29, 2, 3, seed=51)
@@ -430,10 +480,9 @@ def generate_cached(ns: Namespace) -> None:
         hint = ""
         if not torch.equal(got, want):
             first = int((got != want).any(dim=0).nonzero()[0])
-            hint = (f"The first difference is new token {first - 3} (position {first}). "
-                    + ("The text has passed block_size there: the cache must start again with the last block_size "
-                       "tokens." if first >= 8 else "")
-                    + helper_failure(ns, ("KVCache", "forward_with_cache")))
+            hint = (f"The first difference is new token {first - 3} (position {first})."
+                    + (" The text has passed block_size there: the cache must start again with the last block_size "
+                       "tokens." if first >= 8 else ""))
         stored.expect("generate_cached", f"{what}, compared with generate", got, want=want, hint=hint)
         stored.expect("generate_cached", f"torch.rand(3) drawn after {what}, compared with after generate", after_got,
                       want=after_want, hint="Draw each token as generate does: one torch.multinomial(probs, "
@@ -501,6 +550,7 @@ GQA_CASES = ((2, 6, 2, 1, 7, 8, "6 query heads, 2 key-value heads, one new query
 @lesson.exercise("grouped_query_attention", points=2,
                  hint="n_rep = n_head // n_kv_head; query head h uses key-value head h // n_rep (consecutive groups); "
                       "then the causal attention of attend_to_cache.")
+@blames("grouped_query_attention", "repeat_kv", "attend_to_cache")
 def grouped_query_attention(ns: Namespace) -> None:
     for i, (B, h, h_kv, t_new, t_total, hs, about) in enumerate(GQA_CASES):
         seed = 80 + 3 * i

@@ -270,7 +270,7 @@ lesson.mutant("cached_self_attention", "no output projection", "without the outp
     k, v = cache.append(layer, k, v)
     return attend_to_cache(q, k, v).transpose(1, 2).contiguous().view(B, T, C)
 ''')
-lesson.mutant("cached_self_attention", "always layer 0 of the cache", "did not append to layer", _CSA + '''
+lesson.mutant("cached_self_attention", "always layer 0 of the cache", "did not append to that layer", _CSA + '''
     k, v = cache.append(0, k, v)
     y = attend_to_cache(q, k, v).transpose(1, 2).contiguous().view(B, T, C)
     return attn.resid_dropout(attn.c_proj(y))
