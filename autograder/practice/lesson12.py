@@ -316,9 +316,9 @@ def make_attention(ns: Namespace, seed: int) -> nn.Module:
 
 
 @lesson.exercise("cached_self_attention", points=2,
-                 hint="q, k, v from attn.c_attn(x), split into heads as in CausalSelfAttention.forward; "
-                      "k, v = cache.append(layer, k, v) (once); attend_to_cache(q, k, v); heads side by side again; "
-                      "attn.c_proj, then attn.resid_dropout.")
+                 hint="q, k, v from attn.c_attn(x), split into heads as in CausalSelfAttention.forward; append the new "
+                      "keys and values to the cache's layer (once) and attend to all the keys and values it returns "
+                      "with attend_to_cache; heads side by side again; attn.c_proj, then attn.resid_dropout.")
 @blames("cached_self_attention", "attend_to_cache")
 def cached_self_attention(ns: Namespace) -> None:
     attn = make_attention(ns, seed=30)
