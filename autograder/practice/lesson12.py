@@ -30,7 +30,7 @@ from torch.nn.attention.bias import causal_lower_right
 
 from ..feedback import describe, expect_type
 from ..registry import CheckFailure, Lesson, Namespace
-from .lesson08 import fill_by_name, hf_transformers, make_config
+from .lesson08 import fill_by_name, hf_gpt2, hf_transformers, make_config
 
 lesson = Lesson("12", "kv_cache", "Fast generation: the KV cache")
 stored = lesson.examples
@@ -122,24 +122,14 @@ def make_gpt(ns: Namespace, seed: int, std: float = 0.1, **sizes: Any) -> nn.Mod
     return model.eval()
 
 
-CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
-
-
-def hf_copy(model: nn.Module) -> nn.Module:
-    """Hugging Face's GPT2LMHeadModel with the weights of ``model`` (lesson 08's layout: GPT-2's Conv1D
-    matrices are the transposes of nn.Linear's), in evaluation mode."""
-    transformers = hf_transformers()
-    c = model.config
-    hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(
-        vocab_size=c.vocab_size, n_positions=c.block_size, n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
-        activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-        bos_token_id=None, eos_token_id=None)).eval()
-    weights = {name: (t.t() if name.endswith(CONV1D) else t) for name, t in model.state_dict().items()}
-    missing, unexpected = hf.load_state_dict(weights, strict=False)
-    if unexpected or [m for m in missing if not m.endswith(("attn.bias", "attn.masked_bias"))]:
-        raise CheckFailure(f"the model's parameters do not have GPT-2's names (missing {missing[:3]}, unexpected "
-                           f"{unexpected[:3]}): keep the given GPT as it is.")
-    return hf
+def hf_pair(ns: Namespace, seed: int, **sizes: Any) -> tuple[nn.Module, nn.Module]:
+    """Hugging Face's GPT2LMHeadModel (weights set by name) and the notebook's GPT with the same weights,
+    loaded with the notebook's given load_gpt2_state_dict (lesson 08's), both in evaluation mode."""
+    config = make_config(ns, **sizes)
+    hf = hf_gpt2(config, seed)
+    model = ns.GPT(config)
+    ns.load_gpt2_state_dict(model, hf.state_dict())
+    return hf, model.eval()
 
 
 def hf_step(hf: nn.Module, idx: torch.Tensor, cache: Any) -> torch.Tensor:
@@ -392,11 +382,11 @@ def forward_with_cache(ns: Namespace) -> None:
                           logits, want=full[:, start:end])
 
         # The real thing: GPT2LMHeadModel with use_cache=True, step by step, and what it caches.
-        hf = hf_copy(model)
+        hf, twin = hf_pair(ns, seed=43, **FORWARD_SIZES)
         theirs, ours = hf_transformers().DynamicCache(), LibraryCache(2, 16)
         for start, end in chunks((4, 1, 2, 1)):
             what = f"forward_with_cache for {span(start, end)} with {start} cached"
-            logits, ours = call_forward(ns, model, idx[:, start:end], ours, what)
+            logits, ours = call_forward(ns, twin, idx[:, start:end], ours, what)
             stored.expect("forward_with_cache", f"the logits of {what}, compared with GPT2LMHeadModel(..., "
                           "use_cache=True) with the same weights", logits, want=hf_step(hf, idx[:, start:end], theirs))
         for layer in range(2):

@@ -9,18 +9,30 @@ import torch
 
 from autograder.catalog import SOLUTIONS_DIR
 from autograder.practice.lesson08 import fill_by_name, hf_transformers
-from autograder.practice.lesson12 import hf_copy
 from autograder.reference import gpt as ref_gpt
 from autograder.reference import kv_cache as ref
 
 from .conftest import load_lesson
 
+CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 SIZES = dict(vocab_size=50, block_size=40, n_layer=3, n_head=4, n_embd=32, dropout=0.0, bias=True)
 
 
 @pytest.fixture(scope="module")
 def sol():
     return load_lesson(SOLUTIONS_DIR, "12")
+
+
+def hf_copy(model):
+    """GPT2LMHeadModel with the weights of ``model`` (lesson 08's layout: the Conv1D matrices transposed)."""
+    transformers = hf_transformers()
+    c = model.config
+    hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(
+        vocab_size=c.vocab_size, n_positions=c.block_size, n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
+        activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+        bos_token_id=None, eos_token_id=None)).eval()
+    hf.load_state_dict({n: t.t() if n.endswith(CONV1D) else t for n, t in model.state_dict().items()}, strict=False)
+    return hf
 
 
 def _model(ns, seed: int = 0, std: float = 0.1, **sizes):
