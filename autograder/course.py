@@ -33,6 +33,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+from .forkserver import skip_slow_optional_imports
+
 CONFIG_FILE = "nbgrader_config.py"
 STATE_FILE = Path("autograder") / "state.json"
 COURSE_ID = "transformers-from-scratch"
@@ -59,17 +61,6 @@ c.Execute.timeout = 120
 # and choose nbgrader's penalty, for example:
 # c.LateSubmissionPlugin.penalty_method = "zero"
 '''
-
-
-def skip_slow_optional_imports() -> None:
-    """Keep ``jsonschema`` (imported by nbformat and nbgrader) from building the grammar of the
-    optional ``rfc3987_syntax`` package at import: seconds, for an "iri" string format that no
-    notebook schema uses.  jsonschema imports it inside ``suppress(ImportError)`` and simply
-    goes without that format check."""
-    import sys
-
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
 
 
 class CourseError(Exception):

@@ -342,6 +342,17 @@ def serve(config_json: str) -> None:
         _reap(children, sock)
 
 
+def skip_slow_optional_imports() -> None:
+    """Keep ``jsonschema`` (imported by nbformat and nbgrader) from building the grammar of the
+    optional ``rfc3987_syntax`` package at import: seconds, for an "iri" string format that no
+    notebook schema uses.  jsonschema imports it inside ``suppress(ImportError)`` and simply
+    goes without that format check."""
+    import sys
+
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def _preload(lessons: list[str], extra_checks: list[str]):
     """Import what every check needs; returns a function that loads one lesson's checks.
 
@@ -349,8 +360,6 @@ def _preload(lessons: list[str], extra_checks: list[str]):
     computation while importing) would leave every forked child hanging the first time it
     computes in parallel.  Each child sets its own number of threads.
     """
-    from .course import skip_slow_optional_imports
-
     skip_slow_optional_imports()
     import nbformat
     import numpy  # noqa: F401
