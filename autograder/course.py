@@ -384,6 +384,7 @@ class Nbgrader:
 
 
 _engines: dict[str, Any] = {}
+_NBGRADERS: dict[str, Any] = {}  # nbgrader's own functions, where this module put others in their place
 
 
 def _share_engines() -> None:
@@ -407,7 +408,9 @@ def _share_engines() -> None:
         return _engines[key]
 
     nbgrader.api.create_engine = shared_engine
-    nbgrader.api.get_alembic_version = _alembic_head
+    if nbgrader.api.get_alembic_version is not _alembic_head:
+        _NBGRADERS["get_alembic_version"] = nbgrader.api.get_alembic_version
+        nbgrader.api.get_alembic_version = _alembic_head
 
 
 @lru_cache(maxsize=1)

@@ -51,7 +51,7 @@ PACKAGE_PARENT = Path(__file__).resolve().parent.parent  # the folder that holds
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
-MS_RDONLY, MS_REMOUNT, MS_BIND = 1, 32, 4096
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG = 1
 START_TIMEOUT_S = 300  # imports on a busy machine
 CHILD_THREADS = 1  # torch's own choice, recorded by the server before it goes single-threaded
@@ -115,6 +115,8 @@ class ForkServer:
         self._tmp = tempfile.mkdtemp(prefix="autograder-server-")
         empty = Path(self._tmp) / "hidden"
         empty.mkdir()
+        self.jobs_dir = Path(self._tmp) / "jobs"  # each job's folder (its copy of the notebook, its results)
+        self.jobs_dir.mkdir()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         config = dict(fd=theirs.fileno(), hide=[str(p) for p in self.hide], empty=str(empty),
                       host_mount_ns=_mount_namespace(), extra_checks=[str(p) for p in self.extra_checks],
@@ -125,8 +127,11 @@ class ForkServer:
         env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", **self.env)
         stderr = open(Path(self._tmp) / "server-stderr.txt", "w")
         try:
+            # Its own session: if the grader is killed with its process group, the server still
+            # sees it go (end of the socket), stops its children and removes its folder.
             self._proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=stderr, env=env, cwd=self._tmp, pass_fds=(theirs.fileno(),))
+                                          stderr=stderr, env=env, cwd=self._tmp, pass_fds=(theirs.fileno(),),
+                                          start_new_session=True)
         finally:
             theirs.close()
             stderr.close()
@@ -298,14 +303,29 @@ def serve(config_json: str) -> None:
         traceback.print_exc()
         sys.exit(1)
     gc.freeze()  # what is imported now is shared with every child, untouched
-    _send(sock, {"ready": True, "pid": os.getpid()})
-    lines = _Lines(sock)
+    children: dict[int, int] = {}  # pid -> request id
+    try:
+        _send(sock, {"ready": True, "pid": os.getpid()})
+        _serve_requests(sock, load_lesson, children)
+    except OSError:  # the grader is gone (a broken pipe)
+        pass
+    for pid in children:  # stop every child, remove this server's folder, leave
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    shutil.rmtree(os.getcwd(), ignore_errors=True)
+    os._exit(0)
 
+
+def _serve_requests(sock: socket.socket, load_lesson: Callable[[str], dict[str, Any]],
+                    children: dict[int, int]) -> None:
+    """Fork a child for each request, report each child's end; returns when the grader is gone."""
+    lines = _Lines(sock)
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    children: dict[int, int] = {}  # pid -> request id
     while True:
         try:
             ready = select.select([sock, wake_read], [], [])[0]
@@ -317,14 +337,8 @@ def serve(config_json: str) -> None:
         if sock not in ready:
             continue
         request = lines.next()
-        if request is None:  # the grader is gone: stop every child and leave
-            for pid in children:
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            shutil.rmtree(os.getcwd(), ignore_errors=True)  # this server's own folder, if the grader died
-            os._exit(0)
+        if request is None:
+            return
         fds, lines.fds = lines.fds, []  # the requester's pipe: sent with this request (one at a time)
         try:
             reply = {"id": request["id"], **load_lesson(request["lesson"])}
@@ -488,8 +502,12 @@ def _child(job_fd: int, close: list[int]) -> None:
                 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             except (ValueError, OSError):  # a system that does not limit address space (macOS)
                 pass
+        server_mounts = _mount_namespace()
         if _own_namespaces():
+            if _mount_namespace() not in (0, server_mounts):  # never touch the server's mounts
+                _show_only_own_job(job)
             _wait_for_grandchild()  # returns only in the grandchild, which does the work
+            _lock_mounts()
         else:
             _drop_capabilities()
         import torch
@@ -519,18 +537,50 @@ def _die_with_parent() -> None:
 
 
 def _own_namespaces() -> bool:
-    """Enter a new user and PID namespace (Linux); False where that is not possible."""
+    """Enter a new user, PID and mount namespace (Linux); False where that is not possible."""
     if not sys.platform.startswith("linux"):
         return False
+    return _new_user_namespace(CLONE_NEWPID | CLONE_NEWNS)
+
+
+def _new_user_namespace(also: int) -> bool:
+    """unshare(CLONE_NEWUSER | also), keeping this process's user and group ids."""
     uid, gid = os.getuid(), os.getgid()
     try:
-        _libc_call("unshare", CLONE_NEWUSER | CLONE_NEWPID)
+        _libc_call("unshare", CLONE_NEWUSER | also)
     except (OSError, AttributeError):
         return False
     for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
         with open(f"/proc/self/{name}", "w") as f:
             f.write(text)
     return True
+
+
+def _show_only_own_job(job: dict[str, Any]) -> None:
+    """In this process's new mount namespace, cover the server's folder of jobs (other students'
+    notebooks being checked at the same time) with an empty one that holds only this job's.
+    Best effort: where the system does not allow it, the job runs as it is."""
+    jobs, own = job.get("jobs_dir"), job.get("own_dir")
+    if not jobs or not own or Path(own).parent != Path(jobs):
+        return
+    keep = os.open(own, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _libc_call("mount", b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+        _libc_call("mount", b"tmpfs", jobs.encode(), b"tmpfs", 0, b"size=64k,mode=0755")
+        target = Path(jobs) / Path(own).name
+        target.mkdir()
+        _libc_call("mount", f"/proc/self/fd/{keep}".encode(), str(target).encode(), None, MS_BIND, None)
+    except OSError:
+        traceback.print_exc()
+    finally:
+        os.close(keep)
+
+
+def _lock_mounts() -> None:
+    """Enter one more user and mount namespace: the mounts made by the parent become locked
+    (they cannot be undone from here), and this process has no privilege left over them."""
+    if not _new_user_namespace(CLONE_NEWNS):
+        print("could not lock the job's own mounts", file=sys.stderr)
 
 
 def _wait_for_grandchild() -> None:

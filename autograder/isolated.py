@@ -231,7 +231,9 @@ def run_isolated(lesson_number: str, notebook: Path, timeout: float = 60.0, cell
     if hidden and not sandbox_available():
         notes.append("no sandbox: solutions/ stayed readable (unshare is not available)")
     for attempt in range(2):  # a second try only if the checking service itself went away
-        with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
+        server = _server(hidden, extra_checks, [number])
+        # The job's folder is in the server's: a child sees its own job there, no other.
+        with tempfile.TemporaryDirectory(prefix="job-", dir=server.jobs_dir) as tmp:
             work = Path(tmp) / "work"
             work.mkdir()
             copy = work / Path(notebook).name
@@ -240,8 +242,8 @@ def run_isolated(lesson_number: str, notebook: Path, timeout: float = 60.0, cell
             env = {"AUTOGRADER_STUDENT_ID": student} if student else {}  # lesson 06: each student's numbers
             job = dict(lesson=number, notebook=str(copy), result_file=str(result_file), nonce=secrets.token_hex(16),
                        timeout=timeout, cell_timeout=cell_timeout, memory_mb=memory_mb, cwd=str(work),
-                       stderr_file=str(stderr_file), env=env, threads=threads)
-            server = _server(hidden, extra_checks, [number])
+                       stderr_file=str(stderr_file), env=env, threads=threads, jobs_dir=str(server.jobs_dir),
+                       own_dir=str(tmp))
             ending, reply = server.run(job, number, lambda exercises: budget_s(exercises, timeout, cell_timeout))
             if ending.lost and attempt == 0:
                 continue

@@ -143,6 +143,8 @@ def build_cases(course: Path) -> dict[str, tuple[object, int, str, str]]:
                                  "not implemented yet"),
         "borrows_grading_code": (insert_after(stub(L05), "softmax", BORROW), 0, a05, "grader's own code"),
         "reaches_the_fork_server": (insert_after(stub(L05), "softmax", REACH_SERVER), 0, a05, "not implemented yet"),
+        "copies_a_classmate": (insert_after(stub(L05), "MultiHeadAttention", COPY_CLASSMATE), 0, a05,
+                               "not implemented yet"),
         "writes_course_folder": (append(solution(L05),
                                         f"from pathlib import Path\ncourse = Path({str(course)!r})\n"
                                         "for name in ['gradebook.db', 'grades.csv']:\n"
@@ -225,6 +227,32 @@ try:
     os.kill(server, 9)
 except OSError:
     pass
+"""
+
+
+# Other students' notebooks are checked at the same time, each in its own folder next to this
+# one's: a child sees only its own (and cannot unmount what hides the others).
+COPY_CLASSMATE = """
+import ctypes, json, time
+from pathlib import Path
+time.sleep(1)
+jobs = Path.cwd().parent.parent
+libc = ctypes.CDLL(None, use_errno=True)
+libc.umount2(str(jobs).encode(), 2)
+libc.unshare(0x00020000)
+libc.umount2(str(jobs).encode(), 2)
+for other in [*jobs.glob("*/work/*.ipynb"), *Path("/tmp").glob("*/*/*/work/*.ipynb")]:
+    if other.parent != Path.cwd():
+        try:
+            cells = json.loads(other.read_text())["cells"]
+        except (OSError, ValueError):
+            continue
+        for cell in cells:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+                try:
+                    exec("".join(cell["source"]))
+                except Exception:
+                    pass
 """
 
 
