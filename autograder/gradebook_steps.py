@@ -150,10 +150,8 @@ class GradebookSteps:
         """Autograde whatever is left, make the feedback of what was autograded, export the CSV."""
         if self.nbgrader is None:
             return
-        for key in self.to_autograde:
+        for key in self.to_autograde:  # normally done already, as each check finished
             self.autograde(key)
-        if clock:
-            clock.lap("nbgrader autograde")
         feedback = {k for k, ok in self.autograded.items() if ok}
         if not self.gradebook_untouched:  # grades may have been changed by hand: refresh every feedback
             feedback |= {k for k in self.autograde_keys if self._autograded_file(*k).exists()}
