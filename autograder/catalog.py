@@ -16,11 +16,19 @@ the ``grading`` package is absent and the practice checks run alone.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
+import sys
 from functools import lru_cache
 from pathlib import Path
 
 from .registry import Lesson
+
+#: The package's folders that never reach students: grading checks, reference implementations,
+#: test data (mutants, alternatives) and the test suite.  The student kit leaves them out, and a
+#: notebook being graded cannot import them.
+INSTRUCTOR_PACKAGES = ("grading", "reference", "testdata", "tests")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
@@ -79,3 +87,41 @@ def get_testdata(number: str) -> Lesson:
     lesson = get_lesson(key)
     importlib.import_module(f"autograder.testdata.lesson{key}")
     return lesson
+
+
+class ExtraChecksError(Exception):
+    """An instructor's extra check module cannot be used (the message names the file)."""
+
+
+def load_extra_checks(folders: list[Path]) -> list[Path]:
+    """Import an instructor's own check modules: every ``*.py`` of each folder, in name order.
+
+    Each module registers checks the way the course's modules do, on the lessons it gets with
+    :func:`get_lesson`, e.g. ``@get_lesson("05").extra_check("softmax")``.  A module is imported
+    once per process.  Raises :class:`ExtraChecksError` naming the file for a module that fails to
+    import or names an exercise that does not exist; returns the modules' paths.
+    """
+    paths = []
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise ExtraChecksError(f"--extra-checks {folder}: no such folder")
+        modules = sorted(folder.glob("*.py"))
+        if not modules:
+            raise ExtraChecksError(f"--extra-checks {folder}: the folder holds no *.py check module")
+        for path in modules:
+            name = "autograder_extra_checks._" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+            paths.append(path)
+            if name in sys.modules:
+                continue
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except KeyError as error:  # Lesson.get / lesson_key: an exercise or lesson that does not exist
+                del sys.modules[name]
+                raise ExtraChecksError(f"{path}: {error.args[0] if error.args else error}") from None
+            except Exception as error:
+                del sys.modules[name]
+                raise ExtraChecksError(f"{path} could not be imported: {type(error).__name__}: {error}") from None
+    return paths

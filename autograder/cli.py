@@ -164,8 +164,15 @@ def _release_kit(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    from .catalog import ExtraChecksError, load_extra_checks
     from .course import CourseError
     from .grade import grade
+
+    try:  # the instructor's own checks are imported here first, so a broken one stops the run at once
+        load_extra_checks([Path(p) for p in args.extra_checks or []])
+    except ExtraChecksError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
     mapping = {}
     for item in args.assignment or []:
@@ -178,7 +185,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         run = grade(Path(args.course), Path(args.submissions) if args.submissions else None, args.lessons or None,
                     assignments=mapping, submitted_at=args.submitted_at, bad_timestamps=args.bad_timestamps,
                     timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory_mb, jobs=args.jobs,
-                    extra_checks=[Path(p) for p in getattr(args, "extra_checks", None) or []])
+                    extra_checks=[Path(p) for p in args.extra_checks or []])
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -253,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell-timeout", type=float, default=120, help="seconds allowed per notebook cell")
     p.add_argument("--memory-mb", type=int, default=6144, help="memory limit of each checking process (MiB)")
     p.add_argument("--jobs", type=int, default=None, help="submissions checked in parallel (default: CPU count)")
+    p.add_argument("--extra-checks", action="append", metavar="DIR",
+                   help="a folder of your own check modules, run on top of the course's (repeatable; see "
+                        "docs/instructors.md)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("train", help="train the GPT defined in a lesson-08 notebook")

@@ -67,6 +67,12 @@ def grade(course: Path, submissions: Path | None = None, lessons: list[str] | No
     folder that cannot be used (the command line prints it and exits 2)."""
     if submissions is not None and not Path(submissions).is_dir():
         raise CourseError(f"submissions folder {submissions} does not exist")
+    from .catalog import ExtraChecksError, load_extra_checks
+
+    try:  # before anything else: a broken extra check module stops the run with the file's name
+        load_extra_checks([Path(p) for p in extra_checks or []])
+    except ExtraChecksError as error:
+        raise CourseError(str(error)) from None
     catalog = {lesson.number: lesson for lesson in lesson_catalog()}
     mapping = {}
     for number, name in (assignments or {}).items():

@@ -32,7 +32,6 @@ from __future__ import annotations
 import ast
 import atexit
 import builtins
-import importlib.util
 import json
 import os
 import secrets
@@ -47,7 +46,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .catalog import REPO_ROOT
+from .catalog import INSTRUCTOR_PACKAGES, REPO_ROOT
 from .registry import Result
 
 LOAD_ALLOWANCE_S = 120  # the notebook's own (non-graded) cells, beyond the per-check budget
@@ -55,7 +54,7 @@ DEFAULT_MEMORY_MB = 6144
 PACKAGE = "autograder"
 #: Modules of the grader that hold answers (reference implementations, mutants); a notebook's
 #: ``import`` statements cannot load them while it is graded.
-INSTRUCTOR_ONLY = ("autograder.grading", "autograder.testdata", "autograder.reference")
+INSTRUCTOR_ONLY = tuple(f"autograder.{name}" for name in INSTRUCTOR_PACKAGES)
 
 
 @dataclass
@@ -318,14 +317,10 @@ def _last_line(text: str) -> str:
 
 
 def import_extra_checks(folders: list[Path]) -> None:
-    """Import every ``*.py`` module of each folder (an instructor's own checks), in name order."""
-    for folder in folders:
-        for path in sorted(Path(folder).glob("*.py")):
-            name = f"autograder_extra_checks.{abs(hash(str(folder))):x}.{path.stem}"
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
+    """Import the instructor's own check modules (see :func:`autograder.catalog.load_extra_checks`)."""
+    from .catalog import load_extra_checks
+
+    load_extra_checks(folders)
 
 
 # ------------------------------------------------------------------ inside the checking process

@@ -31,7 +31,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from .catalog import DATASETS_DIR, LESSONS_DIR, PACKAGE_DIR, REPO_ROOT, SOLUTIONS_DIR, all_lessons
+from .catalog import (DATASETS_DIR, INSTRUCTOR_PACKAGES, LESSONS_DIR, PACKAGE_DIR, REPO_ROOT, SOLUTIONS_DIR,
+                      all_lessons)
 
 # Top-level modules of the package, by who gets them.
 STUDENT_MODULES = ("__init__", "__main__", "by_hand", "catalog", "cli", "data", "examples", "feedback",
@@ -40,7 +41,7 @@ INSTRUCTOR_MODULES = ("course", "grade", "gradebook_steps", "kit", "nbgrader_plu
                       "submissions", "train", "train_data")
 # Folders that ship (everything in them), and folders that never do.
 STUDENT_FOLDERS = ("practice",)
-INSTRUCTOR_FOLDERS = ("grading", "reference", "testdata", "tests")
+INSTRUCTOR_FOLDERS = INSTRUCTOR_PACKAGES
 
 DIST_NAME = "transformers_from_scratch_student"
 VERSION = "0.1.0"

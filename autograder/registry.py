@@ -185,20 +185,12 @@ class Lesson:
 
         return register
 
-    def extra_check(self, name: str, points: int | None = None) -> Callable[[Check], Check]:
-        """Decorator for an instructor's own hidden check of the exercise ``name``.
-
-        It runs after the course's checks, when grading.  ``points`` (optional) changes what the
-        exercise is worth in the instructor's gradebook.
-        """
+    def extra_check(self, name: str) -> Callable[[Check], Check]:
+        """Decorator for an instructor's own hidden check of the exercise ``name``: it runs after the
+        course's checks when grading, and the exercise earns its points only if it passes too."""
 
         def register(check: Check) -> Check:
-            exercise = self.get(name)
-            exercise.extra.append(check)
-            if points is not None:
-                if not isinstance(points, int) or points < 0:
-                    raise ValueError(f"points for {self.number}-{name} must be a whole number >= 0, got {points!r}")
-                exercise.points = points
+            self.get(name).extra.append(check)
             return check
 
         return register
