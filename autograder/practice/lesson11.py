@@ -253,15 +253,55 @@ def cross_attention(ns: Namespace) -> None:
 
 # ---------------------------------------------------------------- 2-3. the layers
 
+class LibraryAttention(nn.Module):
+    """PyTorch's multi-head attention (``F.multi_head_attention_forward``) behind the interface and the weight
+    names of the lesson's MultiHeadAttention.  The layer checks put it in place of the learner's attention,
+    so that they check the layer's own code (the learner's attention inside the layers is checked by
+    ``matches_nn_transformer``)."""
+
+    def __init__(self, source: nn.Module) -> None:
+        super().__init__()
+        self.n_heads = source.n_heads
+        d = source.out_proj.weight.shape[0]
+        self.in_proj, self.out_proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.load_state_dict({k: v for k, v in source.state_dict().items() if k.startswith(("in_proj.", "out_proj."))})
+        self.weights: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        B, T, d = x.shape
+        S = context.shape[1]
+        blocked = None
+        if mask is not None:
+            try:
+                blocked = (~mask.expand(B, T, S)).repeat_interleave(self.n_heads, dim=0)  # PyTorch: True = blocked
+            except RuntimeError:
+                raise CheckFailure(f"an attention with {T} queries and {S} keys was given a mask of shape "
+                                   f"{tuple(mask.shape)}, which does not fit its scores (B, h, T, S) = "
+                                   f"({B}, {self.n_heads}, {T}, {S}).",
+                                   "Each attention gets the mask that belongs to it: the source padding mask (B, 1, S) "
+                                   "where the keys are source tokens, causal_mask(T) for the decoder's "
+                                   "self-attention.") from None
+        out, per_head = F.multi_head_attention_forward(
+            x.transpose(0, 1), context.transpose(0, 1), context.transpose(0, 1), d, self.n_heads, self.in_proj.weight,
+            self.in_proj.bias, None, None, False, 0.0, self.out_proj.weight, self.out_proj.bias, training=False,
+            need_weights=True, attn_mask=blocked, average_attn_weights=False)
+        self.weights = per_head.detach()
+        return out.transpose(0, 1)
+
+
 def make_layer(ns: Namespace, kind: str, norm_first: bool, seed: int = 2) -> tuple[nn.Module, nn.Module]:
-    """The learner's EncoderLayer or DecoderLayer (D, H, FF, no dropout) with weights set by name, and
-    nn.TransformerEncoderLayer or nn.TransformerDecoderLayer with the same weights."""
+    """The learner's EncoderLayer or DecoderLayer (D, H, FF, no dropout) with weights set by name and PyTorch's
+    attention in place of theirs, and nn.TransformerEncoderLayer or nn.TransformerDecoderLayer with the same
+    weights."""
     ours = instantiate(ns, kind, D, H, FF, dropout=0.0, norm_first=norm_first)
     twin_class = nn.TransformerEncoderLayer if kind == "EncoderLayer" else nn.TransformerDecoderLayer
     with quiet():
         ref = twin_class(D, H, FF, dropout=0.0, activation="relu", batch_first=True, norm_first=norm_first)
     names_problem(ours, twin_shapes(ref), f"{kind}(16, 4, 32, norm_first={norm_first})")
     fill_by_name(ours, seed)
+    for name in ("self_attn", "cross_attn"):
+        if isinstance(getattr(ours, name, None), nn.Module):
+            setattr(ours, name, LibraryAttention(getattr(ours, name)))
     copy_across(ours, ref, to_torch=True)
     return ours, ref
 
@@ -595,13 +635,45 @@ def parity(ns: Namespace, norm_first: bool, to_torch: bool, stored_logits: bool 
     expect_same_grads(logits, want, [(n, ours[n], theirs[torch_name(n)]) for n in names], what, seed=55)
 
 
+PARTS = ("cross_attention", "EncoderLayer", "DecoderLayer", "Transformer")
+
+
+def failing_part(ns: Namespace, tiers: tuple[str, ...]) -> str:
+    """"Your `X` does not pass its own check yet: ..." for the first of the exercises the whole model is made of
+    that fails its checks of these tiers; "" when they all pass (or while stored examples are generated)."""
+    from ..runner import run_exercise
+
+    if stored.recorder is not None:
+        return ""
+    for name in PARTS:
+        result = run_exercise(lesson.get(name), ns, tiers=tiers)
+        if not result.passed:
+            return f"Your `{name}` does not pass its own check yet: {result.message.splitlines()[0]}"
+    return ""
+
+
+def check_parity(ns: Namespace, tiers: tuple[str, ...], stored_logits: bool) -> None:
+    """:func:`parity` in both directions for both norm_first values; a failure names the part that fails."""
+    try:
+        for norm_first in (False, True):
+            for to_torch in (False, True):
+                parity(ns, norm_first, to_torch, stored_logits)
+    except NotImplementedError:
+        raise
+    except (CheckFailure, RuntimeError) as failure:
+        message = failure.message if isinstance(failure, CheckFailure) else f"your code raised RuntimeError: {failure}"
+        note = "" if "does not pass its own check" in message else failing_part(ns, tiers)
+        if not note and not isinstance(failure, CheckFailure):
+            raise
+        raise CheckFailure(message + (f"\n    {note}" if note else ""),
+                           failure.hint if isinstance(failure, CheckFailure) else "") from None
+
+
 @lesson.exercise("matches_nn_transformer", points=2,
                  hint="If MultiHeadAttention, EncoderLayer, DecoderLayer and Transformer pass their own checks, this "
                       "passes too; otherwise fix the first one that does not.")
 def matches_nn_transformer(ns: Namespace) -> None:
-    for norm_first in (False, True):
-        for to_torch in (False, True):
-            parity(ns, norm_first, to_torch)
+    check_parity(ns, ("practice",), stored_logits=True)
 
 
 # ---------------------------------------------------------------- 6. label smoothing
