@@ -9,7 +9,8 @@ One class run (module fixture), synthetic students built from the real notebooks
 * ``cheater``  solves the same as ``partial``, edits every graded
                test cell to ``pass`` and deletes one                 -> the same as ``partial``,
                and nbgrader's restorations are in the report and the feedback
-* lesson 06's students, each graded on their own numbers.
+* lesson 06's students, each graded on their own numbers;
+* lessons 11 and 12 from the stub and the full student.
 
 The exported CSV must hold exactly these numbers; a re-run with nothing changed does nothing.
 """
@@ -31,7 +32,8 @@ from .classroom import solution, solved, stub, write
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-LESSON_NUMBERS = ["01", "02", "06"]
+LESSON_NUMBERS = ["01", "02", "06", "11", "12"]
+NEWER = ("11", "12")  # the stub and the full student hand these in too
 # The partial student fills in this many solution cells, which earns exactly these points:
 # lesson 01: char_vocab, get_stats, merge (1 + 1 + 1); lesson 02: the HashMap class (2 + 2 + 2).
 PARTIAL = {"01": (3, 3), "02": (1, 6)}
@@ -64,6 +66,9 @@ def class_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[GradeRun, float
     for student, make in STUDENTS.items():
         for number in ("01", "02"):
             write(make(number), submissions / student / get_lesson(number).notebook)
+    for number in NEWER:
+        write(stub(number), submissions / "stub" / get_lesson(number).notebook)
+        write(solution(number), submissions / "full" / get_lesson(number).notebook)
     write(lesson06("alice"), submissions / "alice" / L06.notebook)                 # her numbers, her code
     write(lesson06("bob"), submissions / "bob" / L06.notebook)                     # his own
     write(lesson06("alice"), submissions / "carol" / L06.notebook)                 # alice's notebook as is
@@ -94,6 +99,18 @@ def test_csv_holds_each_students_points(class_run) -> None:
             assert float(rows[(student, name)]["max_score"]) == lesson.points
             assert (run.course / "feedback" / student / name / f"{name}.html").exists()
         # what nbgrader releases is exactly what students get in lessons/
+        released = json.loads((run.course / "release" / name / lesson.notebook).read_text())
+        assert released == json.loads((LESSONS_DIR / lesson.notebook).read_text())
+
+
+def test_the_encoder_decoder_and_kv_cache_lessons_are_graded_end_to_end(class_run) -> None:
+    run, _ = class_run
+    rows = scores(run)
+    for number in NEWER:
+        lesson = get_lesson(number)
+        name = lesson.notebook.removesuffix(".ipynb")
+        got = {student: float(rows[(student, name)]["score"]) for student in ("stub", "full")}
+        assert got == {"stub": 0, "full": lesson.points}, f"lesson {number}: {got}"
         released = json.loads((run.course / "release" / name / lesson.notebook).read_text())
         assert released == json.loads((LESSONS_DIR / lesson.notebook).read_text())
 
@@ -136,7 +153,7 @@ def test_wide_csv_has_a_row_per_student_and_a_total(class_run) -> None:
     run, _ = class_run
     rows = list(csv.DictReader(run.wide_csv.open()))
     assert list(rows[0]) == ["student_id", "last_name", "first_name", "email", "01_tokenization", "02_hashmaps",
-                             "06_transformer_by_hand", "total"]
+                             "06_transformer_by_hand", "11_transformer", "12_kv_cache", "total"]
     by_student = {r["student_id"]: r for r in rows}
     assert sorted(by_student) == sorted([*STUDENTS, "alice", "bob", "carol", "dave"])
     full = by_student["full"]
@@ -150,7 +167,7 @@ def test_unchanged_rerun_does_nothing_and_gives_the_same_csv(class_run) -> None:
     start = time.perf_counter()
     again = grade(run.course, run.course.parent / "submissions", LESSON_NUMBERS, progress=False)
     rerun_s = time.perf_counter() - start
-    assert again.steps == {"checked": 0, "checks reused": 12, "released": 0, "autograded": 0, "feedback": 0,
+    assert again.steps == {"checked": 0, "checks reused": 16, "released": 0, "autograded": 0, "feedback": 0,
                            "exported": 0}
     assert again.grades_csv.read_text() == before
     print(f"first run {first_s:.1f} s, unchanged re-run {rerun_s:.2f} s")
