@@ -38,9 +38,11 @@ from typing import Any, Callable
 
 import torch
 
-from autograder.data import load_shakespeare
-from autograder.notebook import load_notebook
-from autograder.train import DEFAULT_PRESET, PRESETS
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's autograder
+
+from autograder.data import load_shakespeare  # noqa: E402
+from autograder.notebook import load_notebook  # noqa: E402
+from autograder.train import DEFAULT_PRESET, PRESETS  # noqa: E402
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "12_kv_cache.ipynb"
 CONTEXTS = [16, 32, 64, 128, 256, 512, 768, 1024]

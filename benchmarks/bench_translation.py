@@ -24,7 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.notebook import load_notebook, read_notebook
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's autograder
+
+from autograder.notebook import load_notebook, read_notebook  # noqa: E402
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "11_transformer.ipynb"
 TRAIN_CELL, EVAL_CELL = "cell-41", "cell-42"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,33 @@ def test_progress_table_over_all_lessons(tmp_path: Path) -> None:
 def test_release_check_reports_no_drift() -> None:
     proc = autograder("release", "--check")
     assert proc.returncode == 0, proc.stdout
+
+
+def test_check_prints_the_whole_message_and_hint(tmp_path: Path) -> None:
+    """Issue 12's example: a LayerNorm with eps outside the sqrt. The terminal shows the complete
+    message and the complete hint (nothing cut to a line), wrapped to the terminal's width."""
+    from autograder.catalog import get_testdata
+    from autograder.runner import run_exercise
+
+    from .conftest import load_lesson, with_source
+
+    lesson = get_testdata("07")
+    mutant = next(m for m in lesson.mutants if m.description == "eps outside the sqrt")
+    expected = run_exercise(lesson.get(mutant.exercise),
+                            with_source(load_lesson(SOLUTIONS_DIR, "07"), mutant.source, "eps outside"))
+    assert expected.message and expected.hint
+    nb = nbformat.read(str(SOLUTIONS_DIR / lesson.notebook), as_version=4)
+    check = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "check_LayerNorm")
+    nb.cells.insert(check, nbformat.v4.new_code_cell(mutant.source))  # after the learner's LayerNorm cell
+    path = tmp_path / "eps.ipynb"
+    nbformat.write(nb, str(path))
+    proc = subprocess.run([sys.executable, "-m", "autograder", "check", "07", "--notebook", str(path)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "72"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    flat = " ".join(proc.stdout.split())
+    for part in (expected.message, expected.hint):
+        assert " ".join(part.split()) in flat, f"not shown in full: {part!r}\n{proc.stdout}"
+    assert mutant.expect in flat
+    below_the_title = proc.stdout.splitlines()[1:]  # the title names the notebook's path, unwrapped
+    assert max(map(len, below_the_title)) <= 72, "wrapped to the terminal's width"

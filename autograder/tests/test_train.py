@@ -193,6 +193,7 @@ def test_ddp_two_processes_match_one_process(tmp_path: Path, text_file: Path, ca
               *TINY, "--dropout", "0"]
     single_loss, _ = _train(capsys, *common, "--out", str(tmp_path / "single"))
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env.pop("OMP_WAIT_POLICY", None)  # the command chooses
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "autograder", "train", *common, "--out", str(tmp_path / "ddp")]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=240)
@@ -200,13 +201,36 @@ def test_ddp_two_processes_match_one_process(tmp_path: Path, text_file: Path, ca
     lines = proc.stdout.strip().splitlines()
     match = LAST_LINE.match(lines[-1])
     assert match, f"last line: {lines[-1]!r}"
-    assert sum(line.startswith("training the GPT") for line in lines) == 1, "only rank 0 prints"
+    described = [line for line in lines if line.startswith("training the GPT")]
+    assert len(described) == 1, "only rank 0 prints"
+    assert described[0].endswith("idle threads sleep (other processes of this run share the cores)")
     assert sum(line.startswith("your lesson-08 code") for line in lines) == 1
     single, ddp = _log(tmp_path / "single", "train_loss"), _log(tmp_path / "ddp", "train_loss")
     assert sorted(ddp) == sorted(single) == list(range(1, 7))
     for it in single:
         assert ddp[it] == pytest.approx(single[it], abs=1e-4), f"step {it}"
     assert float(match.group(1)) == pytest.approx(single_loss, abs=2e-4)
+
+
+@pytest.mark.parametrize("busy, expected, env", [
+    (0.1, "spin (the cores are free)", None),
+    (1.2, "sleep (the cores are busy)", "PASSIVE"),
+    (None, "sleep (the load is unknown)", "PASSIVE"),
+])
+def test_idle_threads_spin_only_on_free_cores(monkeypatch: pytest.MonkeyPatch, busy, expected, env) -> None:
+    monkeypatch.delitem(sys.modules, "torch")  # as in a fresh `python -m autograder train`
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    monkeypatch.setattr(train, "cores_in_use", lambda: busy)
+    assert train.idle_thread_policy() == expected
+    assert os.environ.get("OMP_WAIT_POLICY") == env
+    monkeypatch.setenv("OMP_WAIT_POLICY", "active")
+    assert train.idle_thread_policy() == "active (your OMP_WAIT_POLICY)"
+
+
+def test_cores_in_use_is_a_share_of_the_cores() -> None:
+    busy = train.cores_in_use(0.05)
+    assert busy is None or 0.0 <= busy <= (os.cpu_count() or 1)
 
 
 def test_bpe_tokenizer_from_lesson_01(tmp_path: Path, text_file: Path, capsys) -> None:
