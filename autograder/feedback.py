@@ -281,6 +281,15 @@ def expect_type(value: Any, expected: type | tuple[type, ...], what: str, hint: 
         raise CheckFailure(f"{what} should be a {names}, but got {describe(value)}.", hint)
 
 
+def learner_module(ns: Any, name: str, *args: Any, hint: str = "", **kwargs: Any) -> Any:
+    """The learner's class ``name`` called with these arguments; it must give an nn.Module."""
+    call = f"{name}({', '.join([repr(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()])})"
+    made = getattr(ns, name)(*args, **kwargs)
+    if not isinstance(made, _torch().nn.Module):
+        raise CheckFailure(f"{call} should be an nn.Module, but got {describe(made)}.", hint)
+    return made
+
+
 def expect_equal(got: Any, expected: Any, what: str, hint: str = "") -> None:
     if got != expected:
         differences = first_differences(got, expected) if isinstance(expected, (list, tuple, dict)) else ""

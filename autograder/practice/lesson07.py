@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..feedback import close, describe, expect_close
+from ..feedback import close, describe, expect_close, learner_module
 from ..registry import CheckFailure, Lesson, Namespace
 
 lesson = Lesson("07", "transformer_block", "The transformer block: feed-forward, add & norm")
@@ -35,12 +35,8 @@ def randn(*shape: int, seed: int, scale: float = 1.0, dtype: torch.dtype = torch
 
 def module(ns: Namespace, name: str, *args: Any, **kwargs: Any) -> nn.Module:
     """Instantiate the learner's class and make sure it is an nn.Module."""
-    call = f"{name}({', '.join([repr(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()])})"
-    made = getattr(ns, name)(*args, **kwargs)
-    if not isinstance(made, nn.Module):
-        raise CheckFailure(f"{call} should be an nn.Module, but got {describe(made)}.",
-                           f"Write `class {name}(nn.Module):` and call super().__init__() first.")
-    return made
+    return learner_module(ns, name, *args, **kwargs,
+                          hint=f"Write `class {name}(nn.Module):` and call super().__init__() first.")
 
 
 def param(owner_module: nn.Module, path: str, shape: tuple, owner: str, hint: str = "") -> torch.Tensor:

@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..feedback import describe, expect_close, expect_type
+from ..feedback import describe, expect_close, expect_type, learner_module
 from ..registry import CheckFailure, Lesson, Namespace
 
 lesson = Lesson("11", "transformer", "The original Transformer: encoder, decoder, cross-attention")
@@ -101,12 +101,7 @@ def quiet() -> Iterator[None]:
 
 def instantiate(ns: Namespace, name: str, *args: Any, **kwargs: Any) -> nn.Module:
     """The learner's class ``name`` called with these arguments, which must give an nn.Module."""
-    call = f"{name}({', '.join([repr(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()])})"
-    made = getattr(ns, name)(*args, **kwargs)
-    if not isinstance(made, nn.Module):
-        raise CheckFailure(f"{call} should be an nn.Module, but got {describe(made)}.",
-                           f"Keep `class {name}(nn.Module)` and its given __init__.")
-    return made
+    return learner_module(ns, name, *args, **kwargs, hint=f"Keep `class {name}(nn.Module)` and its given __init__.")
 
 
 def names_problem(ours: nn.Module, reference: dict[str, tuple[int, ...]], owner: str) -> None:
